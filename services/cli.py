@@ -1,0 +1,233 @@
+"""`fupin`: run the system, migrate, load demo data, create users. Behind `make run` and `make test`."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from services.catalog import ALL, SERVICES, ServiceEntry
+from shared.db import Database
+from shared.migrations import revision as make_revision
+from shared.migrations import upgrade
+from shared.settings import ServiceSettings, common_settings
+
+app = typer.Typer(help="fupin 扶贫: Chongqing COVID-19 targeted poverty assistance backend.", no_args_is_help=True)
+
+DEFAULT_DEMO_HOUSEHOLDS = 600
+
+
+def database_url(service: str) -> str:
+    return ServiceSettings(_env_prefix=f"{service.upper()}_").database_url_or_default(service)
+
+
+def _pii_cipher():
+    from shared.pii import load_cipher
+
+    common = common_settings()
+    return load_cipher(common.pii_encryption_key, common.pii_index_key, common.var_dir)
+
+
+@app.command()
+def migrate(service: Annotated[str | None, typer.Option(help="Only this service")] = None) -> None:
+    """Run every service's Alembic migrations up to head."""
+    for entry in ALL:
+        if service in (None, entry.name):
+            upgrade(entry.name, database_url(entry.name))
+            typer.echo(f"migrated {entry.name}")
+
+
+@app.command()
+def revision(service: str, message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """Autogenerate a migration for a service from its models (developers)."""
+    make_revision(service, database_url(service), message)
+
+
+async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
+    from services.gateway.demo import load_demo_logins
+    from services.gateway.models import plumbing as gateway_tables
+    from services.registry.demo import is_empty, load_demo
+    from services.registry.models import plumbing as registry_tables
+
+    registry = Database(database_url("registry"), registry_tables)
+    gateway = Database(database_url("gateway"), gateway_tables)
+    try:
+        async with registry.sessions.begin() as session:
+            if only_if_empty and not await is_empty(session):
+                typer.echo("registry has data: no demo data loaded")
+            else:
+                started = time.perf_counter()
+                summary = await load_demo(session, _pii_cipher(), households=households, seed=seed)
+                typer.echo(
+                    f"demo data: {summary.households} households, {summary.persons} persons, "
+                    f"{summary.villages} villages, {summary.cadres} cadres, {summary.pairings} pairings "
+                    f"in {time.perf_counter() - started:.1f} s"
+                )
+        async with gateway.sessions.begin() as session:
+            created = await load_demo_logins(session)
+            if created:
+                typer.echo(f"demo logins created: {', '.join(created)}")
+    finally:
+        await registry.dispose()
+        await gateway.dispose()
+
+
+@app.command("demo-data")
+def demo_data(
+    households: Annotated[int, typer.Option(min=1, help="How many households")] = DEFAULT_DEMO_HOUSEHOLDS,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same data")] = 2020,
+) -> None:
+    """Load believable demo data (households, cadres, pairings) and the demo logins."""
+    asyncio.run(_demo(households, seed, only_if_empty=False))
+
+
+async def _create_login(kind: str, name: str, secret: str, display_name: str, roles: list[str], regions: list[str]):
+    from services.gateway.auth.service import create_client, create_user
+    from services.gateway.models import plumbing as gateway_tables
+
+    gateway = Database(database_url("gateway"), gateway_tables)
+    try:
+        async with gateway.sessions.begin() as session:
+            if kind == "user":
+                await create_user(
+                    session, username=name, password=secret, display_name=display_name, roles=roles, regions=regions
+                )
+            else:
+                await create_client(
+                    session, client_id=name, secret=secret, display_name=display_name, roles=roles, regions=regions
+                )
+    finally:
+        await gateway.dispose()
+
+
+@app.command("create-user")
+def create_user_command(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="A role; repeat for several")],
+    region: Annotated[list[str], typer.Option("--region", help="A region code in scope; repeat for several")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a login (password hashed with argon2)."""
+    asyncio.run(_create_login("user", username, password, name or username, role, region))
+    typer.echo(f"user {username} created")
+
+
+@app.command("create-client")
+def create_client_command(
+    client_id: str,
+    role: Annotated[list[str], typer.Option("--role")],
+    region: Annotated[list[str], typer.Option("--region")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    secret: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create an API client for a department's system (client credentials grant)."""
+    asyncio.run(_create_login("client", client_id, secret, name or client_id, role, region))
+    typer.echo(f"client {client_id} created")
+
+
+def _spawn(entry: ServiceEntry, host: str) -> subprocess.Popen:
+    port = os.environ.get(f"{entry.name.upper()}_PORT", str(entry.port))
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", entry.app, "--host", host, "--port", port,
+        "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "10",
+    ]  # fmt: skip
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def _wait_healthy(entries: list[ServiceEntry], processes: dict[str, subprocess.Popen], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = {e.name: e for e in entries}
+    while pending:
+        for name, entry in list(pending.items()):
+            if processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited with code {processes[name].returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{entry.port}/healthz", timeout=1).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not healthy after {timeout_s:.0f} s: {', '.join(pending)}")
+        time.sleep(0.2)
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@app.command()
+def up(
+    households: Annotated[
+        int, typer.Option(help="Demo households when the registry is empty")
+    ] = DEFAULT_DEMO_HOUSEHOLDS,
+    demo: Annotated[bool, typer.Option(help="Load demo data into an empty registry")] = True,
+    host: Annotated[str, typer.Option(help="Address the services listen on")] = "127.0.0.1",
+) -> None:
+    """Migrate, load demo data if empty, start the gateway and every service; Ctrl-C or SIGTERM stops all."""
+    started = time.perf_counter()
+    common = common_settings()
+    _pii_cipher()  # create the local keys once, before several processes could race for them
+    from services.gateway.keys import load_or_create
+
+    load_or_create(common.var_dir / "keys" / "gateway_ed25519.pem")
+    migrate(None)
+    if demo:
+        asyncio.run(_demo(households, 2020, only_if_empty=True))
+
+    processes: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        for entry in ALL:
+            processes[entry.name] = _spawn(entry, host)
+        _wait_healthy(list(ALL), processes, timeout_s=60)
+        typer.echo(f"\nfupin is up in {time.perf_counter() - started:.1f} s")
+        typer.echo(f"  gateway      http://127.0.0.1:{ALL[0].port}   (Swagger UI: /docs, OpenAPI: /openapi.json)")
+        for entry in SERVICES:
+            typer.echo(
+                f"  {entry.name:<12} http://127.0.0.1:{entry.port}   (through the gateway: /api/v1/{entry.name}/)"
+            )
+        typer.echo(
+            "  demo logins  admin wanzhou fengdu wansheng cadre civil civil2 hr bank supplies auditor (password: demo)"
+        )
+        typer.echo("  API client   dept-demo / demo-secret")
+        typer.echo(f"  data         {Path(common.var_dir).resolve()}")
+        typer.echo("Ctrl-C stops everything.")
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    typer.echo(f"{name} exited with code {process.returncode}; stopping", err=True)
+                    stopping = True
+            time.sleep(0.3)
+    except RuntimeError as exc:
+        typer.echo(str(exc), err=True)
+        _stop(processes)
+        raise typer.Exit(1) from exc
+    typer.echo("stopping…")
+    _stop(processes)
+    typer.echo("stopped")
+
+
+if __name__ == "__main__":
+    app()

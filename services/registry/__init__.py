@@ -1,0 +1,1 @@
+"""Registry (monitoring): regions, households, persons, cadres and pairings."""

@@ -1,0 +1,226 @@
+"""Rules for assistance cadres (帮扶干部) and their pairings with households (结对帮扶)."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from services.registry.cadres import repository
+from services.registry.context import Ctx
+from services.registry.errors import (
+    CadreInactive,
+    CadreNotFound,
+    CadreUsernameTaken,
+    HouseholdNotFound,
+    OutOfScope,
+    PairingEndBeforeStart,
+    PairingEnded,
+    PairingExists,
+    PairingNotFound,
+    RegionNotFound,
+)
+from services.registry.households import repository as households
+from services.registry.models import Cadre, Pairing
+from services.registry.regions import repository as regions
+from services.registry.scope import cadre_scope, household_scope, pairing_scope
+from shared.audit import diff
+from shared.pagination import Page, PageParams, decode_cursor, page_of
+from shared.pii import mask_phone
+from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
+
+
+def cadre_out(ctx: Ctx, cadre: Cadre) -> CadreOut:
+    return CadreOut(
+        id=cadre.id,
+        name=cadre.name,
+        unit=cadre.unit,
+        position=cadre.position,
+        phone=ctx.show(cadre.phone_enc, cadre.phone_masked),
+        region_code=cadre.region_code,
+        county_code=cadre.county_code,
+        username=cadre.username,
+        active=cadre.active,
+        created_at=cadre.created_at,
+        updated_at=cadre.updated_at,
+    )
+
+
+def pairing_out(row: repository.PairingRow) -> PairingOut:
+    pairing, cadre_name, household_no = row
+    return PairingOut(
+        id=pairing.id,
+        cadre_id=pairing.cadre_id,
+        cadre_name=cadre_name,
+        household_id=pairing.household_id,
+        household_no=household_no,
+        county_code=pairing.county_code,
+        start_date=pairing.start_date,
+        end_date=pairing.end_date,
+        active=pairing.active,
+        updated_at=pairing.updated_at,
+    )
+
+
+async def create_cadre(ctx: Ctx, body: CadreCreate) -> CadreOut:
+    region = await regions.get(ctx.session, body.region_code)
+    if region is None or region.county_code is None:
+        raise RegionNotFound(field="region_code")
+    if not ctx.principal.covers(body.region_code):
+        raise OutOfScope(field="region_code")
+    if body.username and await repository.username_taken(ctx.session, body.username):
+        raise CadreUsernameTaken(field="username")
+    cadre = Cadre(
+        name=body.name,
+        unit=body.unit,
+        position=body.position,
+        region_code=body.region_code,
+        county_code=region.county_code,
+        township_code=body.region_code[:9] if len(body.region_code) >= 9 else None,
+        username=body.username,
+        phone_enc=ctx.cipher.encrypt(body.phone) if body.phone else None,
+        phone_masked=mask_phone(body.phone) if body.phone else None,
+    )
+    try:
+        await repository.add(ctx.session, cadre)
+    except IntegrityError as exc:
+        raise CadreUsernameTaken(field="username") from exc
+    await ctx.audit.record(
+        ctx.principal,
+        action="cadre.create",
+        entity="cadre",
+        entity_id=cadre.id,
+        county_code=cadre.county_code,
+        changes={"name": cadre.name, "region_code": cadre.region_code, "username": cadre.username},
+    )
+    return cadre_out(ctx, cadre)
+
+
+async def _cadre(ctx: Ctx, cadre_id: str) -> Cadre:
+    cadre = await repository.get_cadre(ctx.session, cadre_id, cadre_scope(ctx.principal))
+    if cadre is None:
+        raise CadreNotFound()
+    return cadre
+
+
+async def get_cadre(ctx: Ctx, cadre_id: str) -> CadreOut:
+    cadre = await _cadre(ctx, cadre_id)
+    if cadre.phone_enc:
+        await ctx.audit_pii_read("cadre", [cadre.id])
+    return cadre_out(ctx, cadre)
+
+
+async def list_cadres(ctx: Ctx, page: PageParams, *, active: bool | None) -> Page[CadreOut]:
+    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    rows = await repository.list_cadres(
+        ctx.session, scope=cadre_scope(ctx.principal), before_id=before_id, limit=page.limit + 1, active=active
+    )
+    kept, cursor = page_of(list(rows), page.limit, lambda c: {"id": c.id})
+    await ctx.audit_pii_read("cadre", [c.id for c in kept if c.phone_enc])
+    return Page[CadreOut](items=[cadre_out(ctx, c) for c in kept], next_cursor=cursor)
+
+
+async def update_cadre(ctx: Ctx, cadre_id: str, body: CadreUpdate) -> CadreOut:
+    cadre = await _cadre(ctx, cadre_id)
+    changes = body.model_dump(exclude_unset=True)
+    phone = changes.pop("phone", None)
+    before = {k: getattr(cadre, k) for k in changes}
+    for key, value in changes.items():
+        setattr(cadre, key, value)
+    recorded = diff(before, changes)
+    if "phone" in body.model_fields_set:
+        cadre.phone_enc = ctx.cipher.encrypt(phone) if phone else None
+        cadre.phone_masked = mask_phone(phone) if phone else None
+        recorded["phone"] = "changed"
+    cadre.updated_at = datetime.now(UTC)
+    await ctx.session.flush()
+    await ctx.audit.record(
+        ctx.principal,
+        action="cadre.update",
+        entity="cadre",
+        entity_id=cadre.id,
+        county_code=cadre.county_code,
+        changes=recorded,
+    )
+    return cadre_out(ctx, cadre)
+
+
+async def create_pairing(ctx: Ctx, body: PairingCreate) -> PairingOut:
+    cadre = await repository.get_cadre(ctx.session, body.cadre_id, cadre_scope(ctx.principal))
+    if cadre is None:
+        raise CadreNotFound(field="cadre_id")
+    if not cadre.active:
+        raise CadreInactive(field="cadre_id")
+    household = await households.get_household(ctx.session, body.household_id, household_scope(ctx.principal))
+    if household is None:
+        raise HouseholdNotFound(field="household_id")
+    if await repository.open_pairing_exists(ctx.session, cadre.id, household.id):
+        raise PairingExists(field="household_id")
+    pairing = Pairing(
+        cadre_id=cadre.id,
+        household_id=household.id,
+        county_code=household.county_code,
+        township_code=household.township_code,
+        start_date=body.start_date,
+    )
+    try:
+        await repository.add(ctx.session, pairing)
+    except IntegrityError as exc:
+        raise PairingExists(field="household_id") from exc
+    await ctx.audit.record(
+        ctx.principal,
+        action="pairing.create",
+        entity="pairing",
+        entity_id=pairing.id,
+        county_code=pairing.county_code,
+        changes={"cadre_id": cadre.id, "household_id": household.id, "start_date": body.start_date.isoformat()},
+    )
+    return pairing_out((pairing, cadre.name, household.household_no))
+
+
+async def _pairing(ctx: Ctx, pairing_id: str) -> repository.PairingRow:
+    row = await repository.get_pairing(ctx.session, pairing_id, pairing_scope(ctx.principal))
+    if row is None:
+        raise PairingNotFound()
+    return row
+
+
+async def get_pairing(ctx: Ctx, pairing_id: str) -> PairingOut:
+    return pairing_out(await _pairing(ctx, pairing_id))
+
+
+async def end_pairing(ctx: Ctx, pairing_id: str, body: PairingEnd) -> PairingOut:
+    row = await _pairing(ctx, pairing_id)
+    pairing = row[0]
+    if not pairing.active:
+        raise PairingEnded()
+    if body.end_date < pairing.start_date:
+        raise PairingEndBeforeStart(field="end_date")
+    pairing.active = False
+    pairing.end_date = body.end_date
+    pairing.updated_at = datetime.now(UTC)
+    await ctx.session.flush()
+    await ctx.audit.record(
+        ctx.principal,
+        action="pairing.end",
+        entity="pairing",
+        entity_id=pairing.id,
+        county_code=pairing.county_code,
+        changes={"end_date": body.end_date.isoformat()},
+    )
+    return pairing_out(row)
+
+
+async def list_pairings(
+    ctx: Ctx, page: PageParams, *, cadre_id: str | None, household_id: str | None, active: bool | None
+) -> Page[PairingOut]:
+    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    rows = await repository.list_pairings(
+        ctx.session,
+        scope=pairing_scope(ctx.principal),
+        cadre_id=cadre_id,
+        household_id=household_id,
+        active=active,
+        before_id=before_id,
+        limit=page.limit + 1,
+    )
+    kept, cursor = page_of(rows, page.limit, lambda r: {"id": r[0].id})
+    return Page[PairingOut](items=[pairing_out(r) for r in kept], next_cursor=cursor)

@@ -1,0 +1,307 @@
+"""Rules for households (建档立卡户) and their members."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from services.registry.context import Ctx
+from services.registry.errors import (
+    HeadCannotChange,
+    HouseholdNoExists,
+    HouseholdNotFound,
+    IdNumberDuplicate,
+    OutOfScope,
+    PersonNotFound,
+    VillageNotFound,
+)
+from services.registry.households import repository
+from services.registry.models import Household, Person
+from services.registry.regions import repository as regions
+from services.registry.scope import household_scope
+from shared.audit import diff
+from shared.auth import region_clause
+from shared.pagination import Page, PageParams, decode_cursor, page_of
+from shared.pii import birth_date_of, gender_of, mask_id_number, mask_phone
+from shared.regions import scope_codes
+from shared.schemas.registry import (
+    HouseholdCreate,
+    HouseholdOut,
+    HouseholdSummary,
+    HouseholdUpdate,
+    PersonCreate,
+    PersonOut,
+    PersonUpdate,
+    Relation,
+)
+
+
+def person_out(ctx: Ctx, person: Person) -> PersonOut:
+    return PersonOut(
+        id=person.id,
+        household_id=person.household_id,
+        name=person.name,
+        id_number=ctx.show(person.id_number_enc, person.id_number_masked) or "",
+        gender=person.gender,
+        birth_date=person.birth_date,
+        relation=person.relation,
+        labour_capacity=person.labour_capacity,
+        migrant_status=person.migrant_status,
+        phone=ctx.show(person.phone_enc, person.phone_masked),
+        updated_at=person.updated_at,
+    )
+
+
+def _summary_fields(ctx: Ctx, household: Household) -> dict[str, Any]:
+    return {
+        "id": household.id,
+        "household_no": household.household_no,
+        "village_code": household.village_code,
+        "township_code": household.township_code,
+        "county_code": household.county_code,
+        "status": household.status,
+        "attribute": household.attribute,
+        "dibao": household.dibao,
+        "area_class": household.area_class,
+        "address": household.address,
+        "head_name": household.head_name,
+        "member_count": household.member_count,
+        "phone": ctx.show(household.phone_enc, household.phone_masked),
+        "created_at": household.created_at,
+        "updated_at": household.updated_at,
+    }
+
+
+async def _household_out(ctx: Ctx, household: Household) -> HouseholdOut:
+    members = await repository.members_of(ctx.session, household.id)
+    await ctx.audit_pii_read("household", [household.id])
+    return HouseholdOut(**_summary_fields(ctx, household), members=[person_out(ctx, m) for m in members])
+
+
+def _encrypt_phone(ctx: Ctx, phone: str | None) -> dict[str, str | None]:
+    if phone is None:
+        return {"phone_enc": None, "phone_masked": None}
+    return {"phone_enc": ctx.cipher.encrypt(phone), "phone_masked": mask_phone(phone)}
+
+
+def _apply(ctx: Ctx, row: Household | Person, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set the changed fields (the phone encrypted) and return what the audit log keeps of them."""
+    before = {k: getattr(row, k) for k in changes if k != "phone"}
+    for key, value in changes.items():
+        if key == "phone":
+            for column, stored in _encrypt_phone(ctx, value).items():
+                setattr(row, column, stored)
+        else:
+            setattr(row, key, value)
+    row.updated_at = datetime.now(UTC)
+    recorded = diff(before, {k: v for k, v in changes.items() if k != "phone"})
+    if "phone" in changes:
+        recorded["phone"] = "changed"
+    return recorded
+
+
+def _new_person(ctx: Ctx, household: Household, member: PersonCreate, id_hash: str) -> Person:
+    return Person(
+        household_id=household.id,
+        county_code=household.county_code,
+        township_code=household.township_code,
+        name=member.name,
+        id_number_enc=ctx.cipher.encrypt(member.id_number),
+        id_number_hash=id_hash,
+        id_number_masked=mask_id_number(member.id_number),
+        gender=gender_of(member.id_number),
+        birth_date=birth_date_of(member.id_number),
+        relation=member.relation,
+        labour_capacity=member.labour_capacity,
+        migrant_status=member.migrant_status,
+        **_encrypt_phone(ctx, member.phone),
+    )
+
+
+async def _check_id_numbers(ctx: Ctx, numbers: list[str], field_of: Any) -> list[str]:
+    """Blind-index hashes of the numbers; 409 naming the field of the first one registered or repeated."""
+    hashes = [ctx.cipher.blind_index(n) for n in numbers]
+    seen: set[str] = set()
+    for index, value in enumerate(hashes):
+        if value in seen:
+            raise IdNumberDuplicate(field=field_of(index))
+        seen.add(value)
+    taken = await repository.taken_id_hashes(ctx.session, hashes)
+    for index, value in enumerate(hashes):
+        if value in taken:
+            raise IdNumberDuplicate(field=field_of(index))
+    return hashes
+
+
+async def create_household(ctx: Ctx, body: HouseholdCreate) -> HouseholdOut:
+    village = await regions.get(ctx.session, body.village_code)
+    if village is None or village.level != "village":
+        raise VillageNotFound(field="village_code")
+    if not ctx.principal.covers(body.village_code):
+        raise OutOfScope(field="village_code")
+    if await repository.household_no_taken(ctx.session, body.household_no):
+        raise HouseholdNoExists(field="household_no")
+    hashes = await _check_id_numbers(ctx, [m.id_number for m in body.members], lambda i: f"members.{i}.id_number")
+    head = next(m for m in body.members if m.relation == Relation.head)
+    household = Household(
+        household_no=body.household_no,
+        village_code=body.village_code,
+        township_code=body.village_code[:9],
+        county_code=village.county_code,
+        status=body.status,
+        attribute=body.attribute,
+        dibao=body.dibao,
+        area_class=body.area_class,
+        address=body.address,
+        head_name=head.name,
+        member_count=len(body.members),
+        **_encrypt_phone(ctx, body.phone),
+    )
+    await repository.add(ctx.session, household)
+    people = [_new_person(ctx, household, m, h) for m, h in zip(body.members, hashes, strict=True)]
+    try:
+        await repository.add(ctx.session, *people)
+    except IntegrityError as exc:  # a concurrent request registered the same ID number first
+        raise IdNumberDuplicate(field="members") from exc
+    await ctx.audit.record(
+        ctx.principal,
+        action="household.create",
+        entity="household",
+        entity_id=household.id,
+        county_code=household.county_code,
+        changes={
+            "household_no": household.household_no,
+            "village_code": household.village_code,
+            "status": household.status,
+            "members": [p.id for p in people],
+        },
+    )
+    return await _household_out(ctx, household)
+
+
+async def _household(ctx: Ctx, household_id: str) -> Household:
+    household = await repository.get_household(ctx.session, household_id, household_scope(ctx.principal))
+    if household is None:
+        raise HouseholdNotFound()
+    return household
+
+
+async def get_household(ctx: Ctx, household_id: str) -> HouseholdOut:
+    return await _household_out(ctx, await _household(ctx, household_id))
+
+
+async def list_households(
+    ctx: Ctx,
+    page: PageParams,
+    *,
+    region: str | None,
+    status: str | None,
+    attribute: str | None,
+    dibao: bool | None,
+) -> Page[HouseholdSummary]:
+    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    region_filter = None
+    if region:
+        region_filter = region_clause(
+            scope_codes(region), Household.county_code, Household.township_code, Household.village_code
+        )
+    rows = await repository.list_households(
+        ctx.session,
+        scope=household_scope(ctx.principal),
+        region=region_filter,
+        status=status,
+        attribute=attribute,
+        dibao=dibao,
+        updated_since=page.updated_since,
+        before_id=before_id,
+        limit=page.limit + 1,
+    )
+    kept, cursor = page_of(list(rows), page.limit, lambda h: {"id": h.id})
+    if any(h.phone_enc for h in kept):
+        await ctx.audit_pii_read("household", [h.id for h in kept if h.phone_enc])
+    return Page[HouseholdSummary](items=[HouseholdSummary(**_summary_fields(ctx, h)) for h in kept], next_cursor=cursor)
+
+
+async def update_household(ctx: Ctx, household_id: str, body: HouseholdUpdate) -> HouseholdOut:
+    household = await _household(ctx, household_id)
+    recorded = _apply(ctx, household, body.model_dump(exclude_unset=True))
+    await ctx.session.flush()
+    await ctx.audit.record(
+        ctx.principal,
+        action="household.update",
+        entity="household",
+        entity_id=household.id,
+        county_code=household.county_code,
+        changes=recorded,
+    )
+    return await _household_out(ctx, household)
+
+
+async def add_member(ctx: Ctx, household_id: str, body: PersonCreate) -> PersonOut:
+    household = await _household(ctx, household_id)
+    if body.relation == Relation.head:
+        raise HeadCannotChange(field="relation")
+    [id_hash] = await _check_id_numbers(ctx, [body.id_number], lambda _: "id_number")
+    person = _new_person(ctx, household, body, id_hash)
+    try:
+        await repository.add(ctx.session, person)
+    except IntegrityError as exc:
+        raise IdNumberDuplicate(field="id_number") from exc
+    household.member_count += 1
+    household.updated_at = datetime.now(UTC)
+    await ctx.audit.record(
+        ctx.principal,
+        action="person.create",
+        entity="person",
+        entity_id=person.id,
+        county_code=household.county_code,
+        changes={"household_id": household.id, "relation": person.relation},
+    )
+    await ctx.audit_pii_read("person", [person.id])
+    return person_out(ctx, person)
+
+
+async def _person(ctx: Ctx, person_id: str) -> Person:
+    person = await repository.get_person(ctx.session, person_id, household_scope(ctx.principal))
+    if person is None:
+        raise PersonNotFound()
+    return person
+
+
+async def get_person(ctx: Ctx, person_id: str) -> PersonOut:
+    person = await _person(ctx, person_id)
+    await ctx.audit_pii_read("person", [person.id])
+    return person_out(ctx, person)
+
+
+async def find_person(ctx: Ctx, id_number: str) -> PersonOut:
+    person = await repository.find_person_by_hash(
+        ctx.session, ctx.cipher.blind_index(id_number), household_scope(ctx.principal)
+    )
+    if person is None:
+        raise PersonNotFound()
+    await ctx.audit_pii_read("person", [person.id])
+    return person_out(ctx, person)
+
+
+async def update_person(ctx: Ctx, person_id: str, body: PersonUpdate) -> PersonOut:
+    person = await _person(ctx, person_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "relation" in changes and (person.relation == Relation.head) != (changes["relation"] == Relation.head):
+        raise HeadCannotChange(field="relation")
+    recorded = _apply(ctx, person, changes)
+    if "name" in changes and person.relation == Relation.head:
+        household = await _household(ctx, person.household_id)
+        household.head_name = person.name
+        household.updated_at = person.updated_at
+    await ctx.session.flush()
+    await ctx.audit.record(
+        ctx.principal,
+        action="person.update",
+        entity="person",
+        entity_id=person.id,
+        county_code=person.county_code,
+        changes=recorded,
+    )
+    await ctx.audit_pii_read("person", [person.id])
+    return person_out(ctx, person)

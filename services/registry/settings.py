@@ -1,0 +1,16 @@
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RegistrySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    port: int = 8001
+
+
+@lru_cache
+def registry_settings() -> RegistrySettings:
+    return RegistrySettings()

@@ -1,0 +1,62 @@
+"""The one way a service app is made: lifespan with its database and token verifier, errors, observability."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from shared.auth import TokenVerifier
+from shared.db import Database, PlumbingTables
+from shared.errors import install_error_handlers
+from shared.observability import configure_logging, install_observability
+from shared.settings import common_settings
+
+StartupHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    database_url: str,
+    tables: PlumbingTables,
+    routers: Sequence[APIRouter],
+    verifier: TokenVerifier | None = None,
+    on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
+    middleware: Sequence[type] = (),
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    common = common_settings()
+    configure_logging(name, common.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(database_url, tables)
+        app.state.verifier = verifier or TokenVerifier(
+            common.effective_jwks_url, common.token_issuer, common.token_audience
+        )
+        for hook in on_startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(app)
+            await app.state.db.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan, **fastapi_kwargs)
+    app.state.service_name = name
+    install_error_handlers(app)
+    for extra in middleware:  # added before observability, so request ids and metrics wrap them
+        app.add_middleware(extra)
+
+    async def database_ready() -> None:
+        await app.state.db.ping()
+
+    install_observability(app, name, {"database": database_ready})
+    for router in routers:
+        app.include_router(router)
+    return app

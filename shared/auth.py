@@ -1,0 +1,224 @@
+"""Token verification against the gateway's JWKS, roles and permissions, region scope.
+
+Every service verifies the gateway's access tokens itself (EdDSA, issuer and audience checked), so a service can
+be reached through the gateway or straight from an ingress alike. Deny by default: a route states the permission it
+needs with `require(...)`.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+import jwt
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from shared.errors import Forbidden, Unauthenticated
+
+ACCESS_TOKEN_ALGORITHM = "EdDSA"
+
+# Role → permissions. Roles are a contract between the gateway (which puts them in tokens) and every service.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "city_admin": frozenset(
+        {
+            "registry:read",
+            "registry:create",
+            "registry:update",
+            "cadres:manage",
+            "pii:read",
+            "audit:read",
+            "users:manage",
+        }
+    ),
+    "county_officer": frozenset({"registry:read", "registry:create", "registry:update", "cadres:manage", "pii:read"}),
+    "township_officer": frozenset({"registry:read", "registry:create", "registry:update", "cadres:manage"}),
+    "village_cadre": frozenset({"registry:read", "registry:update"}),
+    "civil_affairs": frozenset({"registry:read", "pii:read"}),
+    "human_resources": frozenset({"registry:read"}),
+    "bank_officer": frozenset({"registry:read", "pii:read"}),
+    "supplies_officer": frozenset({"registry:read"}),
+    "auditor": frozenset({"registry:read", "audit:read"}),
+    "department_system": frozenset({"registry:read"}),
+    "service": frozenset({"registry:read"}),
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def scope_prefix(code: str) -> str:
+    """The prefix a region code covers: 500000 (the city) covers '50', 500101 covers '500101', and so on."""
+    if len(code) == 6 and code.endswith("0000"):
+        return code[:2]
+    if len(code) == 6 and code.endswith("00"):
+        return code[:4]
+    return code
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: from a verified access token."""
+
+    subject: str
+    kind: str  # "user" or "client"
+    roles: tuple[str, ...]
+    regions: tuple[str, ...]
+    name: str = ""
+    token_id: str = ""
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_cadre_only(self) -> bool:
+        """A village cadre sees the households paired with them, not a whole region."""
+        return set(self.roles) == {"village_cadre"}
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return tuple(scope_prefix(code) for code in self.regions)
+
+    def covers(self, code: str | None) -> bool:
+        return code is not None and any(code.startswith(p) for p in self.prefixes)
+
+    def region_clause(self, *columns: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        """A WHERE clause keeping rows in scope; `columns` are tried finest first (county, township, village)."""
+        return region_clause(self.regions, *columns)
+
+
+def region_clause(codes: Iterable[str], *columns: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """Rows whose region is within any of `codes`, read through the narrowest indexed code column that fits."""
+    clauses = []
+    for prefix in {scope_prefix(code) for code in codes}:
+        column = _column_for(prefix, columns)
+        clauses.append(column == prefix if len(prefix) == _column_width(column) else column.startswith(prefix))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _column_width(column: sa.ColumnElement[str]) -> int:
+    length = getattr(column.type, "length", None)
+    return int(length) if length else 0
+
+
+def _column_for(prefix: str, columns: tuple[sa.ColumnElement[str], ...]) -> sa.ColumnElement[str]:
+    """The narrowest column at least as long as the prefix, so scope filters read the county/township index."""
+    for column in columns:
+        if _column_width(column) >= len(prefix):
+            return column
+    return columns[-1]
+
+
+class TokenVerifier:
+    """Verifies access tokens with the gateway's public keys, fetched from its JWKS and cached."""
+
+    REFETCH_AFTER_S = 30.0
+
+    def __init__(self, jwks_url: str, issuer: str, audience: str, jwks: dict[str, Any] | None = None):
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        if jwks is not None:
+            self._load(jwks)
+            self._fetched_at = time.monotonic()
+
+    def _load(self, jwks: dict[str, Any]) -> None:
+        keys = {}
+        for key in jwks.get("keys", []):
+            if "kid" in key:
+                keys[key["kid"]] = jwt.PyJWK(key)
+        self._keys = keys
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.REFETCH_AFTER_S and self._keys:
+                return
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self.jwks_url)
+                response.raise_for_status()
+                self._load(response.json())
+            self._fetched_at = time.monotonic()
+
+    async def key_for(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys and self.jwks_url:
+            try:
+                await self._refresh()
+            except (httpx.HTTPError, ValueError):
+                return None
+        return self._keys.get(kid)
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated() from exc
+        if header.get("alg") != ACCESS_TOKEN_ALGORITHM or not isinstance(header.get("kid"), str):
+            raise Unauthenticated()
+        key = await self.key_for(header["kid"])
+        if key is None:
+            raise Unauthenticated()
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ACCESS_TOKEN_ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=10,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated() from exc
+        if claims.get("typ") != "access":
+            raise Unauthenticated()
+        roles = tuple(r for r in claims.get("roles", []) if r in ROLE_PERMISSIONS)
+        return Principal(
+            subject=claims["sub"],
+            kind=claims.get("kind", "user"),
+            roles=roles,
+            regions=tuple(claims.get("regions", [])),
+            name=claims.get("name", ""),
+            token_id=claims["jti"],
+            permissions=permissions_of(roles),
+        )
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    if not token:
+        raise Unauthenticated(headers={"WWW-Authenticate": "Bearer"})
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets the call through only with `permission`; the route's OpenAPI shows it."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(permission=permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return dependency
+
+
+def Permission(permission: str) -> Any:
+    """`principal: Permission("registry:read")` in a route signature."""
+    return Annotated[Principal, Depends(require(permission))]

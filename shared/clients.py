@@ -1,0 +1,91 @@
+"""Typed HTTP clients for service-to-service calls (httpx: pooled, timeouts, retries only for safe requests).
+
+Each call carries the current request id and the calling service's own token (OAuth2 client credentials at the
+gateway, cached until shortly before it expires).
+"""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from shared.observability import request_id_var
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ClientCredentials:
+    """A service's own access token, fetched from the gateway and reused until it is about to expire."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str):
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self, http: httpx.AsyncClient) -> str:
+        async with self._lock:
+            if self._token is None or time.monotonic() > self._expires_at - 60:
+                response = await http.post(
+                    self.token_url,
+                    data={"grant_type": "client_credentials"},
+                    auth=(self.client_id, self.client_secret),
+                )
+                response.raise_for_status()
+                body = response.json()
+                self._token = body["access_token"]
+                self._expires_at = time.monotonic() + float(body.get("expires_in", 300))
+            return self._token
+
+
+class ServiceClient:
+    """Base of the typed clients: one pooled connection set per upstream."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: ClientCredentials | None = None,
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=transport,
+        )
+        self.credentials = credentials
+        self.retries = retries
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        request_id = request_id_var.get()
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        if self.credentials is not None:
+            headers["Authorization"] = f"Bearer {await self.credentials.token(self.http)}"
+        attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
+        for attempt in range(attempts):
+            try:
+                response = await self.http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError:
+                if attempt + 1 == attempts:
+                    raise
+            else:
+                if response.status_code < 500 or attempt + 1 == attempts:
+                    return response
+            await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def get_json(self, path: str, **kwargs: Any) -> Any:
+        response = await self.request("GET", path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

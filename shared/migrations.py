@@ -1,0 +1,57 @@
+"""Alembic, driven from code: each service keeps its tree in `services/<name>/migrations`."""
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from shared.db import create_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+async def upgrade_async(service: str, database_url: str, revision: str = "head") -> None:
+    """`upgrade` from inside a running event loop (Alembic's env runs its own loop, so it gets a thread)."""
+    await asyncio.to_thread(upgrade, service, database_url, revision)
+
+
+def revision(service: str, database_url: str, message: str) -> None:
+    command.revision(alembic_config(service, database_url), message=message, autogenerate=True)
+
+
+def run_env(metadata: sa.MetaData) -> None:
+    """The body of every service's migrations/env.py (async engine, batch mode for SQLite's ALTER)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def run(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_engine(url)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(main())

@@ -1,0 +1,264 @@
+"""The registry's contract: regions, households, persons, cadres and pairings as other services see them."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from shared.schemas.common import IdNumber, Phone, RegionCode, VillageCode
+
+
+class RegionLevel(StrEnum):
+    city = "city"
+    county = "county"
+    reporting_unit = "reporting_unit"  # 万盛经开区: a unit of its own over ten townships of 500110
+    township = "township"
+    village = "village"
+
+
+class PovertyStatus(StrEnum):
+    """贫困状态"""
+
+    not_lifted = "not_lifted"  # 未脱贫
+    lifted = "lifted"  # 已脱贫（享受政策）
+    returned = "returned"  # 返贫
+    lifted_no_policy = "lifted_no_policy"  # 已脱贫（不再享受政策）
+
+
+class HouseholdAttribute(StrEnum):
+    """贫困户属性"""
+
+    ordinary = "ordinary"  # 一般贫困户
+    dibao = "dibao"  # 低保贫困户
+    destitute = "destitute"  # 特困供养贫困户
+
+
+class AreaClass(StrEnum):
+    rural = "rural"  # 农村
+    urban = "urban"  # 城镇
+
+
+class Relation(StrEnum):
+    """与户主关系"""
+
+    head = "head"  # 户主
+    spouse = "spouse"  # 配偶
+    child = "child"  # 子女
+    child_in_law = "child_in_law"  # 儿媳/女婿
+    grandchild = "grandchild"  # 孙子女
+    parent = "parent"  # 父母
+    grandparent = "grandparent"  # 祖父母
+    sibling = "sibling"  # 兄弟姐妹
+    other = "other"  # 其他
+
+
+class LabourCapacity(StrEnum):
+    """劳动能力"""
+
+    skilled = "skilled"  # 技能劳动力
+    ordinary = "ordinary"  # 普通劳动力
+    weak = "weak"  # 弱劳动力或半劳动力
+    lost = "lost"  # 丧失劳动力
+    none = "none"  # 无劳动力（儿童、在校生等）
+
+
+class MigrantStatus(StrEnum):
+    """务工状态"""
+
+    not_working = "not_working"  # 未务工
+    local = "local"  # 乡镇内务工
+    in_county = "in_county"  # 县内乡外
+    in_city = "in_city"  # 市内县外
+    out_of_city = "out_of_city"  # 市外
+    stranded = "stranded"  # 因疫情暂不能外出务工
+
+
+class RegionOut(BaseModel):
+    code: str = Field(examples=["500230"])
+    name: str = Field(examples=["丰都县"])
+    level: RegionLevel
+    parent_code: str | None = Field(None, examples=["500000"])
+
+
+class VillageCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "500230100201", "name": "新建村"}]}
+    )
+
+    code: VillageCode
+    name: str = Field(min_length=1, max_length=100)
+
+
+class PersonBase(BaseModel):
+    name: str = Field(min_length=1, max_length=50, description="姓名 Name", examples=["张秀华"])
+    relation: Relation = Field(description="与户主关系 Relation to the head")
+    labour_capacity: LabourCapacity = LabourCapacity.ordinary
+    migrant_status: MigrantStatus = MigrantStatus.not_working
+    phone: Phone | None = None
+
+
+class PersonCreate(PersonBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "张秀华", "id_number": "11010519491231002X", "relation": "head"}]},
+    )
+
+    id_number: IdNumber
+
+
+class PersonUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"migrant_status": "stranded"}]})
+
+    name: str | None = Field(None, min_length=1, max_length=50)
+    relation: Relation | None = None
+    labour_capacity: LabourCapacity | None = None
+    migrant_status: MigrantStatus | None = None
+    phone: Phone | None = None
+
+
+class PersonOut(PersonBase):
+    id: str
+    household_id: str
+    id_number: str = Field(
+        description="身份证号码，无 pii:read 权限时打码 Masked without pii:read", examples=["110105********002X"]
+    )
+    gender: str = Field(examples=["female"])
+    birth_date: date
+    phone: str | None = None
+    updated_at: datetime
+
+
+class HouseholdBase(BaseModel):
+    status: PovertyStatus = Field(description="贫困状态 Poverty status")
+    attribute: HouseholdAttribute = Field(description="贫困户属性 Household attribute")
+    dibao: bool = Field(False, description="是否享受低保 Receives dibao")
+    area_class: AreaClass = Field(AreaClass.rural, description="农村或城镇 Rural or urban")
+    address: str | None = Field(None, max_length=200, description="住址 Address")
+
+
+_HOUSEHOLD_EXAMPLE = {
+    "household_no": "500230100201000123",
+    "village_code": "500230100201",
+    "status": "not_lifted",
+    "attribute": "dibao",
+    "dibao": True,
+    "area_class": "rural",
+    "phone": "13812341234",
+    "members": [{"name": "张秀华", "id_number": "11010519491231002X", "relation": "head"}],
+}
+
+
+class HouseholdCreate(HouseholdBase):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_HOUSEHOLD_EXAMPLE]})
+
+    household_no: str = Field(pattern=r"^[0-9A-Za-z-]{6,32}$", description="户编号 Household number")
+    village_code: VillageCode
+    phone: Phone | None = None
+    members: list[PersonCreate] = Field(min_length=1, max_length=30, description="家庭成员 Members, one head")
+
+    @field_validator("members")
+    @classmethod
+    def _one_head(cls, members: list[PersonCreate]) -> list[PersonCreate]:
+        if sum(1 for m in members if m.relation == Relation.head) != 1:
+            raise PydanticCustomError("one_head_required", "exactly one member must be the head (relation=head)")
+        return members
+
+
+class HouseholdUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "lifted"}]})
+
+    status: PovertyStatus | None = None
+    attribute: HouseholdAttribute | None = None
+    dibao: bool | None = None
+    area_class: AreaClass | None = None
+    address: str | None = Field(None, max_length=200)
+    phone: Phone | None = None
+
+
+class HouseholdSummary(HouseholdBase):
+    id: str
+    household_no: str
+    village_code: str
+    township_code: str
+    county_code: str
+    head_name: str
+    member_count: int
+    phone: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdOut(HouseholdSummary):
+    members: list[PersonOut]
+
+
+class CadreCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "李明", "unit": "丰都县扶贫办", "region_code": "500230100", "username": "cadre"}]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=50, description="姓名 Name")
+    unit: str = Field(min_length=1, max_length=100, description="工作单位 Work unit")
+    position: str | None = Field(None, max_length=50, description="职务 Position, e.g. 第一书记")
+    phone: Phone | None = None
+    region_code: RegionCode = Field(description="所在区县/乡镇/村 Where the cadre works")
+    username: str | None = Field(None, max_length=100, description="登录名（村干部账号） Gateway login, if any")
+
+
+class CadreUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"position": "驻村工作队员"}]})
+
+    unit: str | None = Field(None, min_length=1, max_length=100)
+    position: str | None = Field(None, max_length=50)
+    phone: Phone | None = None
+    active: bool | None = None
+
+
+class CadreOut(BaseModel):
+    id: str
+    name: str
+    unit: str
+    position: str | None
+    phone: str | None
+    region_code: str
+    county_code: str
+    username: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class PairingCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"cadre_id": "0193...", "household_id": "0193...", "start_date": "2020-02-09"}]
+        },
+    )
+
+    cadre_id: str
+    household_id: str
+    start_date: date
+
+
+class PairingEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"end_date": "2020-12-31"}]})
+
+    end_date: date
+
+
+class PairingOut(BaseModel):
+    id: str
+    cadre_id: str
+    cadre_name: str
+    household_id: str
+    household_no: str
+    county_code: str
+    start_date: date
+    end_date: date | None
+    active: bool
+    updated_at: datetime

@@ -1,0 +1,68 @@
+"""Settings shared by every service (FUPIN_*) and the base of each service's own (REGISTRY_*, GATEWAY_*, ...)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs alike: where tokens are verified, where local files go, the PII keys."""
+
+    model_config = SettingsConfigDict(env_prefix="FUPIN_", extra="ignore")
+
+    var_dir: Path = REPO_ROOT / "var"
+    gateway_url: str = "http://127.0.0.1:8000"
+    jwks_url: str = ""
+    token_issuer: str = "fupin-gateway"
+    token_audience: str = "fupin-api"
+    # Base64 keys (32 bytes each). Empty: generated once into var/keys/ for a local run; set them in production.
+    pii_encryption_key: str = ""
+    pii_index_key: str = ""
+    log_level: str = "INFO"
+
+    @property
+    def effective_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.gateway_url.rstrip('/')}/.well-known/jwks.json"
+
+
+def async_dsn(url: str) -> str:
+    """Pick the async driver: asyncpg for PostgreSQL, aiosqlite for SQLite."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+class ServiceSettings(BaseSettings):
+    """Base of a service's settings; a subclass sets env_prefix and the default port and database file."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    # The service's own client credentials at the gateway, for service-to-service calls.
+    client_id: str = ""
+    client_secret: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_dsn(value) if value else value
+
+    def database_url_or_default(self, service: str) -> str:
+        if self.database_url:
+            return self.database_url
+        var_dir = common_settings().var_dir
+        var_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
+
+
+@lru_cache
+def common_settings() -> CommonSettings:
+    return CommonSettings()
