@@ -1,0 +1,244 @@
+"""Test fixtures: real databases (SQLite, or PostgreSQL with FUPIN_TEST_DB=postgres), migrated with Alembic.
+
+Each API test runs inside a transaction that is rolled back; tokens are real, signed by a key made for the run.
+"""
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+from httpx import ASGITransport
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from shared.auth import TokenVerifier
+from shared.migrations import upgrade_async
+from shared.pii import PiiCipher
+
+BACKEND = os.environ.get("FUPIN_TEST_DB", "sqlite")
+POSTGRES_URL = os.environ.get("FUPIN_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("FUPIN_REQUIRE_POSTGRES") == "1"
+ISSUER, AUDIENCE = "fupin-gateway", "fupin-api"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fupin test database: {BACKEND}" + (f" ({POSTGRES_URL})" if BACKEND == "postgres" else "")
+
+
+def _admin_dsn() -> str:
+    return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _postgres_reachable() -> str | None:
+    if not POSTGRES_URL:
+        return "FUPIN_TEST_POSTGRES_URL is not set"
+    try:
+        conn = await asyncpg.connect(_admin_dsn(), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}"
+    await conn.close()
+    return None
+
+
+class Databases:
+    """Creates throw-away databases for the session and drops them at its end."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    async def create(self, name: str) -> str:
+        if BACKEND == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / f'{name}-{uuid.uuid4().hex[:8]}.db'}"
+        db_name = f"fupin_test_{name}_{os.getpid()}_{secrets.token_hex(3)}"
+        conn = await asyncpg.connect(_admin_dsn())
+        try:
+            await conn.execute(f'CREATE DATABASE "{db_name}"')
+        finally:
+            await conn.close()
+        self.created.append(db_name)
+        base = sa.engine.make_url(POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://"))
+        return base.set(database=db_name).render_as_string(hide_password=False)
+
+    async def drop_all(self) -> None:
+        if not self.created:
+            return
+        conn = await asyncpg.connect(_admin_dsn())
+        try:
+            for db_name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
+    if BACKEND == "postgres":
+        problem = await _postgres_reachable()
+        if problem:
+            if REQUIRE_POSTGRES:
+                pytest.exit(f"FUPIN_REQUIRE_POSTGRES=1: {problem}", returncode=1)
+            pytest.skip(problem)
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    await dbs.drop_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keys and files a service writes at run time go to a temporary folder, never the checkout's var/."""
+    path = tmp_path_factory.mktemp("var")
+    os.environ["FUPIN_VAR_DIR"] = str(path)
+    from shared.settings import common_settings
+
+    common_settings.cache_clear()
+    return path
+
+
+# --- tokens -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def signing_key():
+    from services.gateway.keys import SigningKey
+
+    return SigningKey.generate()
+
+
+@pytest.fixture(scope="session")
+def issuer(signing_key):
+    from services.gateway.tokens import TokenIssuer
+
+    return TokenIssuer(signing_key, issuer=ISSUER, audience=AUDIENCE, ttl_s=900)
+
+
+@pytest.fixture(scope="session")
+def verifier(signing_key) -> TokenVerifier:
+    return TokenVerifier("", ISSUER, AUDIENCE, jwks=signing_key.jwks())
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A test caller: subject, roles and region scope, as the gateway would put them in a token."""
+
+    subject: str
+    roles: tuple[str, ...]
+    regions: tuple[str, ...]
+    kind: str = "user"
+
+
+CITY_ADMIN = Caller("admin", ("city_admin",), ("500000",))
+WANZHOU = Caller("wanzhou", ("county_officer",), ("500101",))
+FENGDU = Caller("fengdu", ("county_officer",), ("500230",))
+HUWEI_TOWNSHIP = Caller("huwei", ("township_officer",), ("500230101",))
+AUDITOR = Caller("auditor", ("auditor",), ("500000",))
+CIVIL = Caller("civil", ("civil_affairs",), ("500000",))
+HR = Caller("hr", ("human_resources",), ("500000",))
+
+
+@pytest.fixture(scope="session")
+def token_for(issuer) -> Callable[[Caller], str]:
+    def make(caller: Caller) -> str:
+        return issuer.access_token(
+            subject=caller.subject,
+            kind=caller.kind,
+            roles=list(caller.roles),
+            regions=list(caller.regions),
+            name=caller.subject,
+        )
+
+    return make
+
+
+# --- the registry ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def registry_app(databases: Databases, verifier: TokenVerifier):
+    from services.registry.app import create_app
+
+    url = await databases.create("registry")
+    await upgrade_async("registry", url)
+    app = create_app(
+        database_url=url, verifier=verifier, cipher=PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+class Api:
+    """Calls one app in-process as a given caller."""
+
+    def __init__(self, app, token_for: Callable[[Caller], str]):
+        self.app = app
+        self.token_for = token_for
+        self.http = httpx.AsyncClient(transport=ASGITransport(app), base_url="http://test")
+
+    def _headers(self, caller: Caller | None, headers: dict[str, str] | None) -> dict[str, str]:
+        merged = dict(headers or {})
+        if caller is not None:
+            merged.setdefault("Authorization", f"Bearer {self.token_for(caller)}")
+        return merged
+
+    async def request(self, method: str, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
+        headers = self._headers(caller, kwargs.pop("headers", None))
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
+        return await self.request("GET", path, caller, **kwargs)
+
+    async def post(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
+        return await self.request("POST", path, caller, **kwargs)
+
+    async def patch(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
+        return await self.request("PATCH", path, caller, **kwargs)
+
+
+async def _in_rolled_back_transaction(app) -> AsyncIterator[None]:
+    """Every session of the app joins one outer transaction, rolled back after the test."""
+    async with app.state.db.engine.connect() as connection:
+        transaction = await connection.begin()
+        app.state.session_factory = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield
+        finally:
+            app.state.session_factory = None
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def registry(registry_app, token_for) -> AsyncIterator[Api]:
+    async for _ in _in_rolled_back_transaction(registry_app):
+        api = Api(registry_app, token_for)
+        yield api
+        await api.http.aclose()
+
+
+# --- the gateway ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def gateway_app(databases: Databases):
+    from services.gateway.app import create_app
+
+    url = await databases.create("gateway")
+    await upgrade_async("gateway", url)
+    app = create_app(database_url=url, upstreams={})
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def gateway(gateway_app, token_for) -> AsyncIterator[Api]:
+    async for _ in _in_rolled_back_transaction(gateway_app):
+        api = Api(gateway_app, token_for)
+        yield api
+        await api.http.aclose()
