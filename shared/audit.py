@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, region_clause, require
 from shared.db import SessionDep, utcnow
 from shared.ids import uuid7
-from shared.pagination import Page, PageParams, decode_cursor, page_of, page_params
+from shared.pagination import Page, PageParams, after_id, page_of, page_params
 
 
 class AuditTrail:
@@ -94,8 +94,8 @@ def audit_router(prefix: str, tag: str) -> APIRouter:
         for column, value in ((table.c.entity_id, entity_id), (table.c.actor, actor), (table.c.action, action)):
             if value:
                 query = query.where(column == value)
-        if page.cursor:
-            query = query.where(table.c.id < decode_cursor(page.cursor).get("id"))
+        if before_id := after_id(page):
+            query = query.where(table.c.id < before_id)
         if page.updated_since:
             query = query.where(table.c.at > page.updated_since)
         rows = (await session.execute(query)).all()

@@ -56,6 +56,16 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return value
 
 
+def after_id(page: PageParams) -> str | None:
+    """The id the next page starts below, from the page's cursor (lists keyed by UUIDv7 id, newest first)."""
+    if not page.cursor:
+        return None
+    value = decode_cursor(page.cursor).get("id")
+    if not isinstance(value, str):
+        raise InvalidCursor(field="cursor")
+    return value
+
+
 def page_of(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
     """Rows were fetched with limit + 1: cut to `limit` and make the cursor from the last row kept."""
     if len(rows) <= limit:

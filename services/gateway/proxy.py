@@ -7,6 +7,7 @@ Bodies stream both ways; a service that is down answers 503 and one that is slow
 
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import aiohttp
 from starlette.requests import Request
@@ -72,7 +73,8 @@ class Forwarder:
         client = scope.get("client")
         if client:
             headers.append(("X-Forwarded-For", client[0]))
-        url = self.upstreams[service] + scope["raw_path"].decode("latin-1")
+        raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+        url = self.upstreams[service] + raw_path.decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
 
@@ -89,7 +91,12 @@ class Forwarder:
             async with self.session.request(
                 scope["method"], url, headers=headers, data=body, allow_redirects=False, compress=None
             ) as upstream:
-                response_headers = [(k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in HOP_BY_HOP]
+                # X-Request-ID is set by the gateway's own middleware (the same id the service was given).
+                response_headers = [
+                    (k.lower(), v)
+                    for k, v in upstream.raw_headers
+                    if k.lower() not in HOP_BY_HOP and k.lower() != b"x-request-id"
+                ]
                 length = upstream.headers.get("Content-Length")
                 if length is not None:
                     response_headers.append((b"content-length", length.encode()))

@@ -140,37 +140,43 @@ class Logins:
         )
 
 
+async def hash_secret(secret: str) -> str:
+    return await asyncio.to_thread(hasher.hash, secret)
+
+
+async def _add_login(session: AsyncSession, row: User | ApiClient, name_column: sa.Column, field: str) -> None:
+    """Add a user or API client after checking its roles and that its name is free."""
+    check_roles(row.roles)
+    name = getattr(row, field)
+    if await session.scalar(sa.select(sa.exists().where(name_column == name))):
+        raise UserExists(field=field)
+    session.add(row)
+    await session.flush()
+
+
 async def create_user(
     session: AsyncSession, *, username: str, password: str, display_name: str, roles: list[str], regions: list[str]
 ) -> User:
-    check_roles(roles)
-    if await session.scalar(sa.select(sa.exists().where(User.username == username))):
-        raise UserExists(field="username")
     user = User(
         username=username,
         display_name=display_name,
-        password_hash=hasher.hash(password),
+        password_hash=await hash_secret(password),
         roles=roles,
         regions=regions,
     )
-    session.add(user)
-    await session.flush()
+    await _add_login(session, user, User.username, "username")
     return user
 
 
 async def create_client(
     session: AsyncSession, *, client_id: str, secret: str, display_name: str, roles: list[str], regions: list[str]
 ) -> ApiClient:
-    check_roles(roles)
-    if await session.scalar(sa.select(sa.exists().where(ApiClient.client_id == client_id))):
-        raise UserExists(field="client_id")
     client = ApiClient(
         client_id=client_id,
         display_name=display_name,
-        secret_hash=hasher.hash(secret),
+        secret_hash=await hash_secret(secret),
         roles=roles,
         regions=regions,
     )
-    session.add(client)
-    await session.flush()
+    await _add_login(session, client, ApiClient.client_id, "client_id")
     return client

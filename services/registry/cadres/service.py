@@ -23,7 +23,7 @@ from services.registry.models import Cadre, Pairing
 from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
 from shared.audit import diff
-from shared.pagination import Page, PageParams, decode_cursor, page_of
+from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import mask_phone
 from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 
@@ -109,7 +109,7 @@ async def get_cadre(ctx: Ctx, cadre_id: str) -> CadreOut:
 
 
 async def list_cadres(ctx: Ctx, page: PageParams, *, active: bool | None) -> Page[CadreOut]:
-    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    before_id = after_id(page)
     rows = await repository.list_cadres(
         ctx.session, scope=cadre_scope(ctx.principal), before_id=before_id, limit=page.limit + 1, active=active
     )
@@ -212,7 +212,7 @@ async def end_pairing(ctx: Ctx, pairing_id: str, body: PairingEnd) -> PairingOut
 async def list_pairings(
     ctx: Ctx, page: PageParams, *, cadre_id: str | None, household_id: str | None, active: bool | None
 ) -> Page[PairingOut]:
-    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    before_id = after_id(page)
     rows = await repository.list_pairings(
         ctx.session,
         scope=pairing_scope(ctx.principal),

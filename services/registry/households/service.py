@@ -21,7 +21,7 @@ from services.registry.regions import repository as regions
 from services.registry.scope import household_scope
 from shared.audit import diff
 from shared.auth import region_clause
-from shared.pagination import Page, PageParams, decode_cursor, page_of
+from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number, mask_phone
 from shared.regions import scope_codes
 from shared.schemas.registry import (
@@ -199,7 +199,7 @@ async def list_households(
     attribute: str | None,
     dibao: bool | None,
 ) -> Page[HouseholdSummary]:
-    before_id = decode_cursor(page.cursor).get("id") if page.cursor else None
+    before_id = after_id(page)
     region_filter = None
     if region:
         region_filter = region_clause(
