@@ -158,13 +158,18 @@ def _title(code: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-async def _domain_handler(request: Request, exc: DomainError) -> JSONResponse:
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    """The problem document of a domain error, in the caller's language."""
     lang = language(request.headers.get("accept-language"))
     message = exc.message(lang)
     errors = [{"field": exc.field, "code": exc.code, "message": message}] if exc.field else None
     return problem_response(
         request, status=exc.status, code=exc.code, title=message, errors=errors, headers=exc.headers
     )
+
+
+async def _domain_handler(request: Request, exc: DomainError) -> JSONResponse:
+    return domain_problem(request, exc)
 
 
 async def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -226,9 +226,15 @@ async def registry(registry_app, token_for) -> AsyncIterator[Api]:
 
 
 @pytest.fixture(scope="session")
-async def gateway_app(databases: Databases):
+async def gateway_app(databases: Databases, signing_key, var_dir: Path):
+    """The gateway, signing with the run's key, so `token_for` tokens are its own."""
     from services.gateway.app import create_app
+    from services.gateway.settings import gateway_settings
 
+    key_file = var_dir / "test_signing_key.pem"
+    key_file.write_bytes(signing_key.to_pem())
+    os.environ["GATEWAY_SIGNING_KEY_FILE"] = str(key_file)
+    gateway_settings.cache_clear()
     url = await databases.create("gateway")
     await upgrade_async("gateway", url)
     app = create_app(database_url=url, upstreams={})

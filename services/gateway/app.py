@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.auth.router import router as auth_router
+from services.gateway.errors import UnknownService
 from services.gateway.keys import load_or_create
 from services.gateway.models import plumbing
 from services.gateway.openapi import MergedOpenAPI
@@ -20,6 +21,7 @@ from shared.app import create_service_app
 from shared.audit import audit_router
 from shared.auth import TokenVerifier
 from shared.clients import ServiceClient
+from shared.errors import domain_problem
 from shared.settings import common_settings
 
 DESCRIPTION = """扶贫 fupin：重庆市新冠肺炎疫情防控期间贫困人口精准帮扶系统（渝扶组办发〔2020〕7号）。
@@ -34,11 +36,14 @@ class ForwardingMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"].startswith("/api/v1/"):
             forwarder: Forwarder = scope["app"].state.forwarder
-            service = forwarder.service_of(scope["path"])
-            if service is not None:
-                await forwarder(scope, receive, send, service)
+            name = scope["path"].split("/", 4)[3]
+            if name in forwarder.upstreams:
+                await forwarder(scope, receive, send, name)
+                return
+            if name != "gateway":
+                await domain_problem(Request(scope), UnknownService(service=name))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -1,7 +1,7 @@
 """One OpenAPI document for the whole system: the gateway's own routes and every running service's.
 
 Services serve their routes at the paths a client uses (`/api/v1/<service>/...`), so paths merge as they are.
-A component schema whose name two documents use for different shapes is renamed with the service's prefix.
+A component schema whose name two documents use for different meanings is renamed with the service's prefix.
 """
 
 import asyncio
@@ -32,6 +32,24 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
+def _collisions(service: str, ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, str]:
+    """Their schema names to rename: those that differ from ours, once refs to renamed ones are rewritten too.
+
+    A schema that reads the same but points at a renamed one means something else, so renaming repeats until no
+    shared name changes meaning.
+    """
+    renames: dict[str, str] = {}
+    while True:
+        found = {
+            name: f"{service.capitalize()}{name}"
+            for name, schema in theirs.items()
+            if name in ours and name not in renames and _rename_refs(schema, renames) != ours[name]
+        }
+        if not found:
+            return renames
+        renames.update(found)
+
+
 def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     paths = merged.setdefault("paths", {})
@@ -39,12 +57,7 @@ def merge(base: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[st
     security_schemes = merged["components"].setdefault("securitySchemes", {})
     tags = {t["name"]: t for t in merged.get("tags", [])}
     for service, document in documents.items():
-        theirs = document.get("components", {}).get("schemas", {})
-        renames = {
-            name: f"{service.capitalize()}{name}"
-            for name, schema in theirs.items()
-            if name in schemas and schemas[name] != schema
-        }
+        renames = _collisions(service, schemas, document.get("components", {}).get("schemas", {}))
         document = _rename_refs(document, renames)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = schema

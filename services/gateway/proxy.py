@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from services.gateway.errors import ServiceTimeout, ServiceUnavailable
-from shared.errors import DomainError, language, problem_response
+from shared.errors import DomainError, domain_problem
 
 log = logging.getLogger("fupin.gateway.proxy")
 
@@ -50,13 +50,6 @@ class Forwarder:
     async def close(self) -> None:
         if self.session is not None:
             await self.session.close()
-
-    def service_of(self, path: str) -> str | None:
-        """'registry' for /api/v1/registry/..., None when the path names no known service."""
-        parts = path.split("/", 4)
-        if len(parts) >= 4 and parts[1] == "api" and parts[2] == "v1" and parts[3] in self.upstreams:
-            return parts[3]
-        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
         assert self.session is not None
@@ -109,20 +102,11 @@ class Forwarder:
         except (TimeoutError, aiohttp.ServerTimeoutError):
             error: DomainError = ServiceTimeout(service=service)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError):
-            error = ServiceUnavailable(service=service)
+            error = ServiceUnavailable(service=service, headers={"Retry-After": "5"})
         log.warning("upstream %s failed: %s", service, error.code)
         if started:  # the status line is out: all that is left is to cut the response short
             return
-        request = Request(scope)
-        lang = language(request.headers.get("accept-language"))
-        response = problem_response(
-            request,
-            status=error.status,
-            code=error.code,
-            title=error.message(lang),
-            headers={"Retry-After": "5"} if error.status == 503 else None,
-        )
-        await response(scope, receive, send)
+        await domain_problem(Request(scope), error)(scope, receive, send)
 
 
 async def _read_all(receive: Receive) -> bytes:

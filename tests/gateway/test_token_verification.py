@@ -105,7 +105,9 @@ async def test_expired_token(registry, issuer):
 
 async def test_token_expired_beyond_the_leeway(registry, issuer):
     now = datetime.now(UTC)
-    expired = claims(iat=int((now - timedelta(minutes=20)).timestamp()), exp=int((now - timedelta(seconds=60)).timestamp()))
+    expired = claims(
+        iat=int((now - timedelta(minutes=20)).timestamp()), exp=int((now - timedelta(seconds=60)).timestamp())
+    )
     await assert_refused(registry, signed(issuer.key, expired))
 
 
