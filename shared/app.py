@@ -10,6 +10,7 @@ from shared.auth import TokenVerifier
 from shared.db import Database, PlumbingTables
 from shared.errors import install_error_handlers
 from shared.observability import configure_logging, install_observability
+from shared.pii import PiiCipher, load_cipher
 from shared.settings import common_settings
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
@@ -24,6 +25,7 @@ def create_service_app(
     tables: PlumbingTables,
     routers: Sequence[APIRouter],
     verifier: TokenVerifier | None = None,
+    cipher: PiiCipher | None = None,
     on_startup: Sequence[StartupHook] = (),
     on_shutdown: Sequence[StartupHook] = (),
     middleware: Sequence[type] = (),
@@ -35,6 +37,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(database_url, tables)
+        app.state.cipher = cipher or load_cipher(common.pii_encryption_key, common.pii_index_key, common.var_dir)
         app.state.verifier = verifier or TokenVerifier(
             common.effective_jwks_url, common.token_issuer, common.token_audience
         )

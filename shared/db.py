@@ -86,7 +86,8 @@ def plumbing_tables(metadata: sa.MetaData) -> PlumbingTables:
         sa.Column("path", sa.String(500), nullable=False),
         sa.Column("body_hash", sa.String(64), nullable=False),
         sa.Column("status", sa.Integer, nullable=False),
-        sa.Column("response", sa.JSON, nullable=True),
+        # The first answer, sealed with the PII key: answers may carry ID numbers and phones.
+        sa.Column("response", sa.Text, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
     )
     return PlumbingTables(audit_log, idempotency_keys)

@@ -96,6 +96,8 @@ FIELD_MESSAGES_ZH: dict[str, str] = {
     "region_code_invalid": "行政区划代码格式不正确",
     "phone_invalid": "电话号码格式不正确",
     "value_error": "取值无效",
+    "null_not_allowed": "该字段不能清空",
+    "timezone_aware": "时间须带时区（如 2020-02-09T00:00:00+08:00）",
     "one_head_required": "家庭成员中必须有且只有一名户主（relation=head）",
 }
 

@@ -1,11 +1,12 @@
 """Idempotency-Key for mobile writes and money movements.
 
 The key's record is written in the same transaction as the change, so a change and its remembered answer land
-together or not at all. A repeat with the same body gets the first answer; the same key with another body, or a
+together or not at all. The answer is stored sealed (it may hold personal data) and every replay is audited. A repeat with the same body gets the first answer; the same key with another body, or a
 concurrent repeat still in flight, gets 409.
 """
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.db import SessionDep, utcnow
 from shared.errors import IdempotencyKeyReused
@@ -38,6 +40,7 @@ class Idempotency:
         self.session = session
         self.key = key
         self.table = request.app.state.db.tables.idempotency_keys
+        self.cipher = request.app.state.cipher
 
     async def _body_hash(self) -> str:
         digest = hashlib.sha256()
@@ -59,7 +62,15 @@ class Idempotency:
             return None
         if row.body_hash != await self._body_hash():
             raise IdempotencyKeyReused(field="Idempotency-Key")
-        return JSONResponse(row.response, status_code=row.status, headers={"Idempotent-Replayed": "true"})
+        await AuditTrail(self.request, self.session).record(
+            principal,
+            action="request.replay",
+            entity="idempotency_key",
+            entity_id=self.key[:64],
+            changes={"method": row.method, "path": row.path},
+        )
+        content = json.loads(self.cipher.decrypt(row.response))
+        return JSONResponse(content, status_code=row.status, headers={"Idempotent-Replayed": "true"})
 
     async def remember(self, principal: Principal, status: int, body: Any) -> JSONResponse:
         """Store the answer beside the change (same transaction) and return it."""
@@ -75,7 +86,7 @@ class Idempotency:
                             path=self.request.url.path,
                             body_hash=await self._body_hash(),
                             status=status,
-                            response=content,
+                            response=self.cipher.encrypt(json.dumps(content, ensure_ascii=False)),
                             created_at=utcnow(),
                         )
                     )

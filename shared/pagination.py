@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.errors import InvalidCursor
 
@@ -23,7 +23,8 @@ def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数 Page size")] = 50,
     cursor: Annotated[str | None, Query(description="上一页返回的游标 Cursor from the previous page")] = None,
     updated_since: Annotated[
-        datetime | None, Query(description="只返回此时间之后更新的记录 Only rows updated after this instant")
+        AwareDatetime | None,
+        Query(description="只返回此时间之后更新的记录，须带时区 Only rows updated after this instant, with its offset"),
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)

@@ -10,8 +10,7 @@ from services.registry.settings import registry_settings
 from shared.app import create_service_app
 from shared.audit import audit_router
 from shared.auth import TokenVerifier
-from shared.pii import PiiCipher, load_cipher
-from shared.settings import common_settings
+from shared.pii import PiiCipher
 
 DESCRIPTION = """监测登记服务：行政区划、建档立卡贫困户与人员、帮扶干部与结对。
 Monitoring registry: regions, registered poor households and persons, assistance cadres and their pairings.
@@ -22,11 +21,6 @@ def create_app(
     *, database_url: str | None = None, verifier: TokenVerifier | None = None, cipher: PiiCipher | None = None
 ) -> FastAPI:
     settings = registry_settings()
-    common = common_settings()
-
-    async def open_cipher(app: FastAPI) -> None:
-        app.state.cipher = cipher or load_cipher(common.pii_encryption_key, common.pii_index_key, common.var_dir)
-
     return create_service_app(
         name="registry",
         title="fupin registry 监测登记",
@@ -40,5 +34,5 @@ def create_app(
             audit_router("/api/v1/registry", "registry: audit 审计"),
         ],
         verifier=verifier,
-        on_startup=[open_cipher],
+        cipher=cipher,
     )

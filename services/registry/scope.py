@@ -10,7 +10,7 @@ def paired_household_ids(principal: Principal) -> sa.Select:
     return (
         sa.select(Pairing.household_id)
         .join(Cadre, Cadre.id == Pairing.cadre_id)
-        .where(Cadre.username == principal.subject, Pairing.active.is_(True))
+        .where(Cadre.username == principal.subject, Cadre.active.is_(True), Pairing.active.is_(True))
     )
 
 

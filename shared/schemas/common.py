@@ -1,9 +1,9 @@
 """Field types used by several services' contracts."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.pii import InvalidIdNumber, normalize_id_number, normalize_phone
@@ -60,3 +60,17 @@ VillageCode = Annotated[
         examples=["500230100201"],
     ),
 ]
+
+
+class Patch(BaseModel):
+    """A partial update: fields left out stay as they are; `null` clears only the fields named in `clearable`."""
+
+    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise PydanticCustomError("null_not_allowed", "this field cannot be cleared")
+        return value

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.schemas.common import IdNumber, Phone, RegionCode, VillageCode
+from shared.schemas.common import IdNumber, Patch, Phone, RegionCode, VillageCode
 
 
 class RegionLevel(StrEnum):
@@ -107,8 +107,9 @@ class PersonCreate(PersonBase):
     id_number: IdNumber
 
 
-class PersonUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"migrant_status": "stranded"}]})
+class PersonUpdate(Patch):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"migrant_status": "stranded"}]})
+    clearable = frozenset({"phone"})
 
     name: str | None = Field(None, min_length=1, max_length=50)
     relation: Relation | None = None
@@ -165,8 +166,9 @@ class HouseholdCreate(HouseholdBase):
         return members
 
 
-class HouseholdUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "lifted"}]})
+class HouseholdUpdate(Patch):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "lifted"}]})
+    clearable = frozenset({"address", "phone"})
 
     status: PovertyStatus | None = None
     attribute: HouseholdAttribute | None = None
@@ -209,8 +211,9 @@ class CadreCreate(BaseModel):
     username: str | None = Field(None, max_length=100, description="登录名（村干部账号） Gateway login, if any")
 
 
-class CadreUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"position": "驻村工作队员"}]})
+class CadreUpdate(Patch):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"position": "驻村工作队员"}]})
+    clearable = frozenset({"position", "phone"})
 
     unit: str | None = Field(None, min_length=1, max_length=100)
     position: str | None = Field(None, max_length=50)

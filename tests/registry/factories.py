@@ -2,6 +2,7 @@
 
 import itertools
 import random
+from datetime import datetime
 
 from shared.pii import check_character
 
@@ -118,3 +119,8 @@ def field_error(problem: dict, field: str) -> dict:
     matches = [e for e in problem.get("errors", []) if e["field"] == field]
     assert len(matches) == 1, problem
     return matches[0]
+
+
+def instant(value: str) -> datetime:
+    """A timestamp from a response, comparable (ISO strings are not: microseconds may be left out)."""
+    return datetime.fromisoformat(value)

@@ -62,10 +62,10 @@ def test_check_character_ten_is_written_x():
 
 @pytest.mark.parametrize(
     "number",
-    ["110105194912310021", "110105194912310020", "34052419800101001 1", "370101190102039972", "37010119010203997X"],
+    ["110105194912310021", "110105194912310020", "340524198001010011", "370101190102039972", "37010119010203997X"],
 )
 def test_wrong_check_character_is_refused(number):
-    assert reason_of(number.replace(" ", "")) == "checksum"
+    assert reason_of(number) == "checksum"
 
 
 def test_a_check_character_other_than_x_is_a_shape_error():
@@ -100,7 +100,9 @@ def test_non_digits_are_a_shape_error(number):
     assert reason_of(number) == "shape"
 
 
-@pytest.mark.parametrize("first17", ["99023019800101123", "00023019800101123", "60010119800101123", "10010119800101123"])
+@pytest.mark.parametrize(
+    "first17", ["99023019800101123", "00023019800101123", "60010119800101123", "10010119800101123"]
+)
 def test_unknown_province_prefix_is_refused(first17):
     assert reason_of(with_check(first17)) == "province"
 
@@ -170,7 +172,9 @@ def test_region_code_type_takes_6_9_or_12_digits(code):
     assert TypeAdapter(RegionCode).validate_python(code) == code
 
 
-@pytest.mark.parametrize("code", ["5002", "5002301", "5002301012", "50023010120", "5002301012011", "50023a", "wansheng"])
+@pytest.mark.parametrize(
+    "code", ["5002", "5002301", "5002301012", "50023010120", "5002301012011", "50023a", "wansheng"]
+)
 def test_region_code_type_refuses_other_lengths(code):
     with pytest.raises(ValidationError) as caught:
         TypeAdapter(RegionCode).validate_python(code)

@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("path", sa.String(length=500), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("response", sa.JSON(), nullable=True),
+        sa.Column("response", sa.Text(), nullable=False),
         sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("actor", "key", name=op.f("pk_idempotency_keys")),
     )
