@@ -28,7 +28,6 @@ def create_service_app(
     cipher: PiiCipher | None = None,
     on_startup: Sequence[StartupHook] = (),
     on_shutdown: Sequence[StartupHook] = (),
-    middleware: Sequence[type] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     common = common_settings()
@@ -53,8 +52,6 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan, **fastapi_kwargs)
     app.state.service_name = name
     install_error_handlers(app)
-    for extra in middleware:  # added before observability, so request ids and metrics wrap them
-        app.add_middleware(extra)
 
     async def database_ready() -> None:
         await app.state.db.ping()

@@ -1,6 +1,10 @@
-"""UUIDv7 identifiers (RFC 9562): time-ordered, so the newest rows sort last by id."""
+"""UUIDv7 identifiers (RFC 9562): time-ordered, so the newest rows sort last by id.
 
-import os
+The random bits make ids unique, not secret (nothing is authorised by knowing an id), so they come from the
+process's PRNG (seeded from the OS and reseeded after fork) rather than a system call per id.
+"""
+
+import random
 import threading
 import time
 import uuid
@@ -23,8 +27,8 @@ def uuid7() -> str:
             ms = _last_ms
         else:
             _last_ms = ms
-            _seq = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _seq = random.getrandbits(10)
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = random.getrandbits(62)
     value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
     return str(uuid.UUID(int=value))

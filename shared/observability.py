@@ -157,6 +157,7 @@ def health_router(metrics: Metrics, checks: dict[str, ReadinessCheck]) -> APIRou
 
 def install_observability(app: FastAPI, service: str, checks: dict[str, ReadinessCheck]) -> None:
     metrics = Metrics(service)
+    app.state.metrics = metrics
     app.add_middleware(RequestIdMiddleware, metrics=metrics)
     app.include_router(health_router(metrics, checks))
 

@@ -121,6 +121,16 @@ def run_python(url: str, token: str, connections: int, duration: int) -> dict:
     return json.loads(out)
 
 
+def start_nginx(tmp: Path, name: str, upstream: int, port: int) -> None:
+    (tmp / f"{name}.conf").write_text(NGINX_CONF.format(tmp=tmp, name=name, upstream=upstream, port=port))
+    subprocess.run(["nginx", "-c", str(tmp / f"{name}.conf")], check=True)
+
+
+def stop_nginx(tmp: Path, name: str) -> None:
+    if (tmp / f"{name}.pid").exists():
+        subprocess.run(["nginx", "-c", str(tmp / f"{name}.conf"), "-s", "stop"], check=False, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=8, help="seconds per target")
@@ -130,90 +140,84 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="fupin-bench-"))
-    gateway_port, registry_port, nginx_port = free_port(), free_port(), free_port()
+    port = {
+        name: free_port() for name in ("gateway", "registry", "nginx", "standin", "standin_gateway", "standin_nginx")
+    }
     env = {
         **os.environ,
         "FUPIN_VAR_DIR": str(tmp / "var"),
-        "FUPIN_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
+        "FUPIN_GATEWAY_URL": f"http://127.0.0.1:{port['gateway']}",
         "GATEWAY_DATABASE_URL": f"sqlite:///{tmp}/gateway.db",
         "REGISTRY_DATABASE_URL": f"sqlite:///{tmp}/registry.db",
-        "GATEWAY_UPSTREAMS": json.dumps({"registry": f"http://127.0.0.1:{registry_port}"}),
+        "GATEWAY_UPSTREAMS": json.dumps({"registry": f"http://127.0.0.1:{port['registry']}"}),
         "FUPIN_LOG_LEVEL": "WARNING",
     }
     fupin = [sys.executable, "-m", "services.cli"]
     subprocess.run([*fupin, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(
-        [*fupin, "demo-data", "--households", str(args.households)], env=env, cwd=ROOT, check=True, capture_output=True
-    )
+    demo = [*fupin, "demo-data", "--households", str(args.households)]
+    subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True)
+    uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+    standin_env = {**env, "GATEWAY_UPSTREAMS": json.dumps({"registry": f"http://127.0.0.1:{port['standin']}"})}
+    launches = [
+        (["--factory", "services.registry.app:create_app", "--port", str(port["registry"])], env),
+        (["--factory", "services.gateway.app:create_app", "--port", str(port["gateway"])], env),
+        (["--app-dir", str(Path(__file__).parent), "standin:app", "--port", str(port["standin"])], env),
+        # A second gateway whose "registry" is the stand-in: what forwarding alone costs.
+        (["--factory", "services.gateway.app:create_app", "--port", str(port["standin_gateway"])], standin_env),
+    ]
     processes = []
+    nginx = bool(shutil.which("nginx")) and not args.no_nginx
     try:
-        for name, port in (("registry", registry_port), ("gateway", gateway_port)):
+        for arguments, environment in launches:
             processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "--factory",
-                        f"services.{name}.app:create_app",
-                        "--port",
-                        str(port),
-                        "--no-access-log",
-                        "--log-level",
-                        "warning",
-                    ],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                )
+                subprocess.Popen([*uvicorn, *arguments], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL)
             )
-        wait_healthy(registry_port)
-        wait_healthy(gateway_port)
-        nginx = shutil.which("nginx") and not args.no_nginx
+        for name in ("registry", "gateway", "standin", "standin_gateway"):
+            wait_healthy(port[name])
         if nginx:
-            (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, upstream=registry_port, port=nginx_port))
-            subprocess.run(["nginx", "-c", str(tmp / "nginx.conf")], check=True)
+            start_nginx(tmp, "nginx", port["registry"], port["nginx"])
+            start_nginx(tmp, "standin_nginx", port["standin"], port["standin_nginx"])
 
-        gateway = f"http://127.0.0.1:{gateway_port}"
+        gateway = f"http://127.0.0.1:{port['gateway']}"
         # A reader without pii:read: the read path writes no audit rows, so the figures are of reading only.
-        token = httpx.post(
-            f"{gateway}/auth/token", data={"grant_type": "password", "username": "hr", "password": "demo"}
-        ).json()["access_token"]
-        page = httpx.get(
-            f"{gateway}/api/v1/registry/households?limit=1", headers={"Authorization": f"Bearer {token}"}
-        ).json()
-        household_id = page["items"][0]["id"]
+        login = {"grant_type": "password", "username": "hr", "password": "demo"}
+        token = httpx.post(f"{gateway}/auth/token", data=login).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        household_id = httpx.get(f"{gateway}/api/v1/registry/households?limit=1", headers=auth).json()["items"][0]["id"]
         loader = run_wrk if shutil.which("wrk") else run_python
         print(
             f"load generator: {'wrk' if loader is run_wrk else 'python/aiohttp'}, {args.connections} connections, "
             f"{args.duration} s per target, {os.cpu_count()} cores"
         )
-        for label, path in (
-            ("household read", f"/api/v1/registry/households/{household_id}"),
-            ("region read", "/api/v1/registry/regions/500230"),
-        ):
-            targets = [("direct", registry_port), ("gateway", gateway_port)]
+        scenarios = [
+            ("forwarding alone (stand-in upstream, no database)", "/api/v1/registry/standin/1", "standin"),
+            ("region read (token check, one row)", "/api/v1/registry/regions/500230", "registry"),
+            ("household read (token check, scope, members)", f"/api/v1/registry/households/{household_id}", "registry"),
+        ]
+        for label, path, upstream in scenarios:
+            prefix = "standin_" if upstream == "standin" else ""
+            targets = [("direct", port[upstream]), ("gateway", port[f"{prefix}gateway"])]
             if nginx:
-                targets.append(("nginx", nginx_port))
+                targets.append(("nginx", port[f"{prefix}nginx"]))
             results = {}
-            for name, port in targets:
-                url = f"http://127.0.0.1:{port}{path}"
+            for name, target in targets:
+                url = f"http://127.0.0.1:{target}{path}"
                 loader(url, token, args.connections, 2)  # warm-up
                 results[name] = loader(url, token, args.connections, args.duration)
             print(f"\n{label}: GET {path.replace(household_id, '{id}')}")
             for name, r in results.items():
                 share = r["rps"] / results["direct"]["rps"] * 100
                 print(
-                    f"  {name:<8} {r['rps']:>8.0f} req/s   p50 {r['p50_ms']:>6.2f} ms   p99 {r['p99_ms']:>6.2f} ms   "
+                    f"  {name:<8} {r['rps']:>8.0f} req/s   p50 {r['p50_ms']:>7.2f} ms   p99 {r['p99_ms']:>7.2f} ms   "
                     f"{share:>5.1f}% of direct   non-2xx {r['non_2xx']} {r['socket_errors']}"
                 )
             if nginx:
-                overhead_gw = results["gateway"]["p50_ms"] - results["direct"]["p50_ms"]
-                overhead_ng = results["nginx"]["p50_ms"] - results["direct"]["p50_ms"]
-                print(f"  p50 overhead: gateway {overhead_gw:+.2f} ms, nginx {overhead_ng:+.2f} ms")
+                added_gateway = results["gateway"]["p50_ms"] - results["direct"]["p50_ms"]
+                added_nginx = results["nginx"]["p50_ms"] - results["direct"]["p50_ms"]
+                print(f"  p50 added: gateway {added_gateway:+.2f} ms, nginx {added_nginx:+.2f} ms")
     finally:
-        if shutil.which("nginx") and (tmp / "nginx.pid").exists():
-            subprocess.run(["nginx", "-c", str(tmp / "nginx.conf"), "-s", "stop"], check=False)
+        for name in ("nginx", "standin_nginx"):
+            stop_nginx(tmp, name)
         for process in processes:
             process.terminate()
         for process in processes:

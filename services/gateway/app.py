@@ -7,7 +7,7 @@ Login and tokens, the JWKS, one merged OpenAPI document with Swagger UI, and for
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.gateway.auth.router import router as auth_router
 from services.gateway.errors import UnknownService
@@ -22,6 +22,7 @@ from shared.audit import audit_router
 from shared.auth import TokenVerifier
 from shared.clients import ServiceClient
 from shared.errors import domain_problem
+from shared.observability import RequestIdMiddleware
 from shared.settings import common_settings
 
 DESCRIPTION = """扶贫 fupin：重庆市新冠肺炎疫情防控期间贫困人口精准帮扶系统（渝扶组办发〔2020〕7号）。
@@ -29,26 +30,41 @@ Targeted assistance for registered poor people during the COVID-19 epidemic, aft
 渝扶组办发〔2020〕7号. Log in with **Authorize** (OAuth2 password flow; demo users in the README)."""
 
 
-class ForwardingMiddleware:
-    """Sends `/api/v1/<service>/...` straight to the forwarder, past the gateway's own routing."""
+class Gateway:
+    """The gateway's outermost ASGI app.
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    `/api/v1/<service>/...` goes straight to the forwarder, wrapped only in the request-id, metrics and log
+    middleware: the gateway's own routing, validation and error layers are not on the forwarding path (each costs
+    time on every forwarded request, and the service does that work itself). Everything else, and the lifespan,
+    goes to the gateway's own FastAPI app, whose attributes this object also answers for.
+    """
+
+    def __init__(self, api: FastAPI):
+        self.api = api
+        self.forwarding = RequestIdMiddleware(self._forward, metrics=api.state.metrics)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.api, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/v1/"):
-            forwarder: Forwarder = scope["app"].state.forwarder
             name = scope["path"].split("/", 4)[3]
-            if name in forwarder.upstreams:
-                await forwarder(scope, receive, send, name)
-                return
             if name != "gateway":
-                await domain_problem(Request(scope), UnknownService(service=name))(scope, receive, send)
+                scope["app"] = self.api
+                await self.forwarding(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await self.api(scope, receive, send)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = scope["path"].split("/", 4)[3]
+        forwarder: Forwarder = self.api.state.forwarder
+        if name in forwarder.upstreams:
+            await forwarder(scope, receive, send, name)
+        else:
+            await domain_problem(Request(scope), UnknownService(service=name))(scope, receive, send)
 
 
-def create_app(*, database_url: str | None = None, upstreams: dict[str, str] | None = None) -> FastAPI:
+def create_app(*, database_url: str | None = None, upstreams: dict[str, str] | None = None) -> Gateway:
     settings = gateway_settings()
     common = common_settings()
     upstream_urls = upstreams if upstreams is not None else settings.upstream_urls()
@@ -68,14 +84,13 @@ def create_app(*, database_url: str | None = None, upstreams: dict[str, str] | N
             timeout_s=settings.upstream_timeout_s,
             connect_timeout_s=settings.upstream_connect_timeout_s,
         )
-        await app.state.forwarder.start()
         app.state.service_clients = {
             name: ServiceClient(url, timeout_s=3.0, retries=0) for name, url in upstream_urls.items()
         }
         app.state.merged_openapi = MergedOpenAPI(app.state.service_clients)
 
     async def stop(app: FastAPI) -> None:
-        await app.state.forwarder.close()
+        app.state.forwarder.close()
         for client in app.state.service_clients.values():
             await client.aclose()
 
@@ -89,7 +104,6 @@ def create_app(*, database_url: str | None = None, upstreams: dict[str, str] | N
         verifier=verifier,
         on_startup=[start],
         on_shutdown=[stop],
-        middleware=[ForwardingMiddleware],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -113,4 +127,4 @@ def create_app(*, database_url: str | None = None, upstreams: dict[str, str] | N
     async def root() -> dict[str, str]:
         return {"service": "fupin gateway", "docs": "/docs", "openapi": "/openapi.json"}
 
-    return app
+    return Gateway(app)

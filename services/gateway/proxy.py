@@ -1,108 +1,117 @@
-"""Forwarding `/api/v1/<service>/...` to the service, as a plain ASGI app on aiohttp's client.
+"""Forwarding `/api/v1/<service>/...` to the service, as a plain ASGI app on the lean upstream client.
 
-Measured in ../shared/PERFORMANCE.md: a forwarding route on httpx keeps 5–10% of a direct call's throughput,
-aiohttp's pooled client 55–73%; this path also skips FastAPI's routing and validation, which the service does.
-Bodies stream both ways; a service that is down answers 503 and one that is slow 504, as problem documents.
+Bodies stream both ways (small ones, of known size, go in one piece); a service that is down answers 503 and one
+that is slow 504, as problem documents; the request id and the caller's address are passed on.
 """
 
 import logging
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-import aiohttp
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from services.gateway.errors import ServiceTimeout, ServiceUnavailable
+from services.gateway.upstream import UpstreamPool, UpstreamResponse, UpstreamTimeout, UpstreamUnavailable
 from shared.errors import DomainError, domain_problem
 
 log = logging.getLogger("fupin.gateway.proxy")
 
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-        b"content-length",
-    }
-)
+# Not passed on: hop-by-hop headers (RFC 9110 §7.6.1), and those the gateway sets itself.
+DROPPED_REQUEST_HEADERS = frozenset(
+    {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
+     b"transfer-encoding", b"upgrade", b"host", b"content-length", b"expect", b"x-request-id",
+     b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"}
+)  # fmt: skip
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"trailer", b"x-request-id", b"server",
+     b"date"}
+)  # fmt: skip
 BUFFER_LIMIT = 1 << 20
+
+
+def pool_for(url: str, *, connect_timeout_s: float, read_timeout_s: float) -> UpstreamPool:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"an upstream is http://host:port, not {url!r}")
+    return UpstreamPool(
+        parts.hostname, parts.port or 80, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s
+    )
 
 
 class Forwarder:
     def __init__(self, upstreams: dict[str, str], *, timeout_s: float, connect_timeout_s: float):
         self.upstreams = {name: url.rstrip("/") for name, url in upstreams.items()}
-        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=timeout_s)
-        self.session: aiohttp.ClientSession | None = None
+        self.pools = {
+            name: pool_for(url, connect_timeout_s=connect_timeout_s, read_timeout_s=timeout_s)
+            for name, url in self.upstreams.items()
+        }
 
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, ttl_dns_cache=300, keepalive_timeout=30)
-        self.session = aiohttp.ClientSession(
-            connector=connector, timeout=self.timeout, auto_decompress=False, skip_auto_headers=("User-Agent",)
-        )
-
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
-        assert self.session is not None
-        headers: list[tuple[str, str]] = []
+        headers: list[tuple[bytes, bytes]] = []
         content_length: int | None = None
+        chunked = False
+        original_host = b""
         for name, value in scope["headers"]:
             if name == b"content-length":
                 content_length = int(value)
-            if name not in HOP_BY_HOP and name != b"x-request-id":
-                headers.append((name.decode("latin-1"), value.decode("latin-1")))
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"host":
+                original_host = value
+            if name not in DROPPED_REQUEST_HEADERS:
+                headers.append((name, value))
         state = scope.get("state") or {}
         if "request_id" in state:
-            headers.append(("X-Request-ID", state["request_id"]))
+            headers.append((b"x-request-id", state["request_id"].encode()))
         client = scope.get("client")
         if client:
-            headers.append(("X-Forwarded-For", client[0]))
-        raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
-        url = self.upstreams[service] + raw_path.decode("latin-1")
+            headers.append((b"x-forwarded-for", client[0].encode()))
+        if original_host:
+            headers.append((b"x-forwarded-host", original_host))
+        headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+        target = scope.get("raw_path") or quote(scope["path"]).encode()
         if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
+            target += b"?" + scope["query_string"]
 
-        body: bytes | AsyncIterator[bytes] | None
+        body: bytes | AsyncIterator[bytes] | None = None
         if content_length is not None and content_length <= BUFFER_LIMIT:
             body = await _read_all(receive) if content_length else None
-        else:
-            has_body = content_length is not None or any(n == b"transfer-encoding" for n, _ in scope["headers"])
-            body = _stream(receive) if has_body else None
+        elif content_length is not None or chunked:
+            body = _stream(receive)
 
         scope["route_template"] = f"/api/v1/{service}/*"
+        upstream: UpstreamResponse | None = None
         started = False
         try:
-            async with self.session.request(
-                scope["method"], url, headers=headers, data=body, allow_redirects=False, compress=None
-            ) as upstream:
-                # X-Request-ID is set by the gateway's own middleware (the same id the service was given).
-                response_headers = [
-                    (k.lower(), v)
-                    for k, v in upstream.raw_headers
-                    if k.lower() not in HOP_BY_HOP and k.lower() != b"x-request-id"
-                ]
-                length = upstream.headers.get("Content-Length")
-                if length is not None:
-                    response_headers.append((b"content-length", length.encode()))
+            upstream = await self.pools[service].request(scope["method"].encode(), target, headers, body)
+            response_headers = [(k, v) for k, v in upstream.headers if k not in DROPPED_RESPONSE_HEADERS]
+            length = upstream.header(b"content-length")
+            if length is not None and int(length) <= BUFFER_LIMIT:
+                # A small answer of known size leaves in one piece: each write is a system call.
+                payload = await upstream.read()
                 await send({"type": "http.response.start", "status": upstream.status, "headers": response_headers})
                 started = True
-                async for chunk in upstream.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await send({"type": "http.response.body", "body": payload, "more_body": False})
                 return
-        except (TimeoutError, aiohttp.ServerTimeoutError):
+            await send({"type": "http.response.start", "status": upstream.status, "headers": response_headers})
+            started = True
+            async for chunk in upstream.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        except UpstreamTimeout:
             error: DomainError = ServiceTimeout(service=service)
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError):
+        except UpstreamUnavailable as exc:
+            log.warning("upstream %s unavailable: %s", service, exc)
             error = ServiceUnavailable(service=service, headers={"Retry-After": "5"})
+        finally:
+            if upstream is not None:
+                upstream.release()
         log.warning("upstream %s failed: %s", service, error.code)
         if started:  # the status line is out: all that is left is to cut the response short
             return
