@@ -2,8 +2,9 @@
 
 from shared.errors import domain_error
 
+# 401, not RFC 6749's 400: a credential or refresh token that does not authenticate is refused like a bad token.
 InvalidGrant = domain_error(
-    "InvalidGrant", 400, "invalid_grant", "用户名、密码或刷新令牌无效", "Invalid user name, password or refresh token"
+    "InvalidGrant", 401, "invalid_grant", "用户名、密码或刷新令牌无效", "Invalid user name, password or refresh token"
 )
 InvalidClient = domain_error("InvalidClient", 401, "invalid_client", "客户端认证失败", "Client authentication failed")
 UnsupportedGrant = domain_error(

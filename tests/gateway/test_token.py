@@ -83,15 +83,15 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(gateway):
     await add_user(gateway, "bob", PASSWORD)
     wrong = await login(gateway, "bob", "not the password")
     unknown = await login(gateway, "nobody-here", PASSWORD)
-    wrong_body = assert_problem(wrong, 400, "invalid_grant")
-    unknown_body = assert_problem(unknown, 400, "invalid_grant")
+    wrong_body = assert_problem(wrong, 401, "invalid_grant")
+    unknown_body = assert_problem(unknown, 401, "invalid_grant")
     assert wrong_body["title"] == unknown_body["title"]
     assert "errors" not in wrong_body and "errors" not in unknown_body  # nothing tells which part was wrong
 
 
 async def test_inactive_user_cannot_log_in(gateway):
     await add_user(gateway, "retired", PASSWORD, active=False)
-    assert_problem(await login(gateway, "retired", PASSWORD), 400, "invalid_grant")
+    assert_problem(await login(gateway, "retired", PASSWORD), 401, "invalid_grant")
 
 
 async def test_unsupported_grant_type(gateway):
@@ -179,7 +179,7 @@ async def test_client_secret_is_not_a_user_password(gateway):
     """A client cannot use the password grant and a user cannot use client credentials."""
     await add_client(gateway, "dept-x", "client-secret-4")
     await add_user(gateway, "carol", PASSWORD)
-    assert_problem(await login(gateway, "dept-x", "client-secret-4"), 400, "invalid_grant")
+    assert_problem(await login(gateway, "dept-x", "client-secret-4"), 401, "invalid_grant")
     response = await gateway.post(TOKEN, None, data={"grant_type": "client_credentials"}, auth=("carol", PASSWORD))
     assert_problem(response, 401, "invalid_client")
 
@@ -204,11 +204,11 @@ async def test_refresh_token_rotates_and_reuse_revokes_the_family(gateway):
     r3 = third.json()["refresh_token"]
     assert r3 not in (r1, r2)
 
-    body = assert_problem(await refresh(gateway, r2), 400, "invalid_grant")  # r2 presented again
+    body = assert_problem(await refresh(gateway, r2), 401, "invalid_grant")  # r2 presented again
     assert body["errors"][0]["field"] == "refresh_token"
     # The whole family is revoked: the newest token fails too, and so does the first.
-    assert_problem(await refresh(gateway, r3), 400, "invalid_grant")
-    assert_problem(await refresh(gateway, r1), 400, "invalid_grant")
+    assert_problem(await refresh(gateway, r3), 401, "invalid_grant")
+    assert_problem(await refresh(gateway, r1), 401, "invalid_grant")
 
 
 async def test_reuse_revokes_only_its_own_family(gateway):
@@ -216,13 +216,13 @@ async def test_reuse_revokes_only_its_own_family(gateway):
     phone = (await login(gateway, "erin", PASSWORD)).json()["refresh_token"]
     laptop = (await login(gateway, "erin", PASSWORD)).json()["refresh_token"]
     assert (await refresh(gateway, phone)).status_code == 200
-    assert_problem(await refresh(gateway, phone), 400, "invalid_grant")
+    assert_problem(await refresh(gateway, phone), 401, "invalid_grant")
     other = await refresh(gateway, laptop)
     assert other.status_code == 200, other.text
 
 
 async def test_unknown_refresh_token(gateway):
-    assert_problem(await refresh(gateway, "not-a-token-we-issued"), 400, "invalid_grant")
+    assert_problem(await refresh(gateway, "not-a-token-we-issued"), 401, "invalid_grant")
 
 
 async def test_refresh_token_of_a_deactivated_user_fails(gateway):
@@ -232,7 +232,7 @@ async def test_refresh_token_of_a_deactivated_user_fails(gateway):
         stored = await session.get(type(user), user.id)
         stored.active = False
         await session.commit()
-    assert_problem(await refresh(gateway, token), 400, "invalid_grant")
+    assert_problem(await refresh(gateway, token), 401, "invalid_grant")
 
 
 # --- failed-login limits --------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ async def test_too_many_failures_lock_the_user_out_even_with_the_right_password(
     await add_user(gateway, "grace", PASSWORD)
     for attempt in range(limit):
         response = await login(gateway, "grace", f"wrong-{attempt}")
-        assert_problem(response, 400, "invalid_grant")
+        assert_problem(response, 401, "invalid_grant")
     locked = await login(gateway, "grace", PASSWORD)
     assert_problem(locked, 429, "too_many_login_failures")
     assert locked.headers["retry-after"] == str(gateway_settings().login_window_s)
@@ -256,10 +256,10 @@ async def test_a_successful_login_clears_the_failures(gateway):
     limit = gateway_settings().login_max_failures_per_user
     await add_user(gateway, "ivan", PASSWORD)
     for _ in range(limit - 1):
-        assert_problem(await login(gateway, "ivan", "wrong"), 400, "invalid_grant")
+        assert_problem(await login(gateway, "ivan", "wrong"), 401, "invalid_grant")
     assert (await login(gateway, "ivan", PASSWORD)).status_code == 200
     for _ in range(limit - 1):
-        assert_problem(await login(gateway, "ivan", "wrong"), 400, "invalid_grant")
+        assert_problem(await login(gateway, "ivan", "wrong"), 401, "invalid_grant")
     assert (await login(gateway, "ivan", PASSWORD)).status_code == 200
 
 
@@ -326,7 +326,7 @@ async def test_creating_users_needs_users_manage(gateway):
     assert "users:manage" in body["title"]
     assert_problem(await gateway.post("/auth/users", None, json=user_body()), 401, "unauthenticated")
     # and nothing was created
-    assert_problem(await login(gateway, "newuser", PASSWORD), 400, "invalid_grant")
+    assert_problem(await login(gateway, "newuser", PASSWORD), 401, "invalid_grant")
 
 
 async def test_creating_a_user_twice_conflicts(gateway):
@@ -342,7 +342,7 @@ async def test_creating_a_user_with_an_unknown_role(gateway):
     response = await gateway.post("/auth/users", CITY_ADMIN, json=user_body(roles=["county_officer", "emperor"]))
     body = assert_problem(response, 422, "unknown_role")
     assert body["errors"][0]["field"] == "roles"
-    assert_problem(await login(gateway, "newuser", PASSWORD), 400, "invalid_grant")
+    assert_problem(await login(gateway, "newuser", PASSWORD), 401, "invalid_grant")
 
 
 @pytest.mark.parametrize(
