@@ -1,0 +1,98 @@
+"""TokenVerifier fetches the gateway's JWKS over HTTP, caches it, and fetches again for a key id it does not know."""
+
+import asyncio
+import json
+
+import pytest
+
+from services.gateway.keys import SigningKey
+from services.gateway.tokens import TokenIssuer
+from shared.auth import TokenVerifier
+from shared.errors import DomainError
+
+ISSUER, AUDIENCE = "fupin-gateway", "fupin-api"
+
+
+class JwksServer:
+    """Serves whatever key set it holds at /.well-known/jwks.json and counts the fetches."""
+
+    def __init__(self, *keys: SigningKey):
+        self.keys = list(keys)
+        self.fetches = 0
+        self.server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        self.fetches += 1
+        body = json.dumps({"keys": [k for key in self.keys for k in key.jwks()["keys"]]}).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> "JwksServer":
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/.well-known/jwks.json"
+
+
+def token(key: SigningKey, subject: str = "wanzhou") -> str:
+    issuer = TokenIssuer(key, issuer=ISSUER, audience=AUDIENCE, ttl_s=300)
+    return issuer.access_token(subject=subject, kind="user", roles=["county_officer"], regions=["500101"], name="x")
+
+
+async def test_keys_are_fetched_once_and_cached():
+    key = SigningKey.generate()
+    async with JwksServer(key) as server:
+        verifier = TokenVerifier(server.url, ISSUER, AUDIENCE)
+        for _ in range(5):
+            principal = await verifier.verify(token(key))
+        assert principal.subject == "wanzhou"
+        assert principal.permissions >= {"registry:read", "pii:read"}
+        assert server.fetches == 1
+
+
+async def test_a_new_key_id_is_fetched_again_after_rotation(monkeypatch):
+    old, new = SigningKey.generate(), SigningKey.generate()
+    async with JwksServer(old) as server:
+        verifier = TokenVerifier(server.url, ISSUER, AUDIENCE)
+        await verifier.verify(token(old))
+        server.keys = [old, new]  # the gateway rotated its key
+        monkeypatch.setattr(TokenVerifier, "REFETCH_AFTER_S", 0.0)
+        assert (await verifier.verify(token(new, "fengdu"))).subject == "fengdu"
+        assert server.fetches == 2
+
+
+async def test_unknown_key_ids_do_not_make_a_fetch_each():
+    key, stranger = SigningKey.generate(), SigningKey.generate()
+    async with JwksServer(key) as server:
+        verifier = TokenVerifier(server.url, ISSUER, AUDIENCE)
+        await verifier.verify(token(key))
+        for _ in range(5):
+            with pytest.raises(DomainError) as refused:
+                await verifier.verify(token(stranger))
+            assert refused.value.code == "unauthenticated"
+        assert server.fetches == 1  # within REFETCH_AFTER_S the cached set answers
+
+
+async def test_unreachable_jwks_refuses_the_token_instead_of_failing():
+    key = SigningKey.generate()
+    async with JwksServer(key) as server:
+        url = server.url
+    verifier = TokenVerifier(url, ISSUER, AUDIENCE)  # nothing listens there any more
+    with pytest.raises(DomainError) as refused:
+        await verifier.verify(token(key))
+    assert refused.value.code == "unauthenticated"
