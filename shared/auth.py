@@ -22,22 +22,18 @@ from shared.errors import Forbidden, Unauthenticated
 ACCESS_TOKEN_ALGORITHM = "EdDSA"
 
 # Role → permissions. Roles are a contract between the gateway (which puts them in tokens) and every service.
+_OFFICER = {
+    "registry:read", "registry:create", "registry:update", "cadres:manage", "health:record", "flags:manage",
+    "contacts:record", "registry:import",
+}  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "city_admin": frozenset(
-        {
-            "registry:read",
-            "registry:create",
-            "registry:update",
-            "cadres:manage",
-            "pii:read",
-            "audit:read",
-            "users:manage",
-        }
+        _OFFICER | {"pii:read", "audit:read", "users:manage", "events:manage", "parameters:manage"}
     ),
-    "county_officer": frozenset({"registry:read", "registry:create", "registry:update", "cadres:manage", "pii:read"}),
-    "township_officer": frozenset({"registry:read", "registry:create", "registry:update", "cadres:manage"}),
-    "village_cadre": frozenset({"registry:read", "registry:update"}),
-    "civil_affairs": frozenset({"registry:read", "pii:read"}),
+    "county_officer": frozenset(_OFFICER | {"pii:read"}),
+    "township_officer": frozenset(_OFFICER - {"registry:import"}),
+    "village_cadre": frozenset({"registry:read", "registry:update", "health:record", "contacts:record"}),
+    "civil_affairs": frozenset({"registry:read", "pii:read", "dibao:decide"}),
     "human_resources": frozenset({"registry:read"}),
     "bank_officer": frozenset({"registry:read", "pii:read"}),
     "supplies_officer": frozenset({"registry:read"}),

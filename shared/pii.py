@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.settings import local_secret
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
@@ -145,21 +147,7 @@ class PiiCipher:
 def _key(configured: str, path: Path) -> bytes:
     if configured:
         return base64.b64decode(configured)
-    if path.exists():
-        return base64.b64decode(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = os.urandom(32)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(key).decode())
-    try:
-        os.link(tmp, path)  # atomic: if another process won the race, its key is the one kept
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return base64.b64decode(path.read_text().strip())
+    return base64.b64decode(local_secret(path, lambda: base64.b64encode(os.urandom(32))).strip())
 
 
 def load_cipher(encryption_key: str, index_key: str, var_dir: Path) -> PiiCipher:

@@ -1,5 +1,8 @@
 """Settings shared by every service (FUPIN_*) and the base of each service's own (REGISTRY_*, GATEWAY_*, ...)."""
 
+import os
+import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +25,15 @@ class CommonSettings(BaseSettings):
     # Base64 keys (32 bytes each). Empty: generated once into var/keys/ for a local run; set them in production.
     pii_encryption_key: str = ""
     pii_index_key: str = ""
+    # The secret internal services sign events with (each webhook has its own). Empty: generated into var/keys/.
+    events_secret: str = ""
+
+    def internal_events_secret(self) -> str:
+        if self.events_secret:
+            return self.events_secret
+        made = local_secret(self.var_dir / "keys" / "events.secret", lambda: secrets.token_urlsafe(32).encode())
+        return made.decode().strip()
+
     log_level: str = "INFO"
 
     @property
@@ -66,3 +78,24 @@ class ServiceSettings(BaseSettings):
 @lru_cache
 def common_settings() -> CommonSettings:
     return CommonSettings()
+
+
+def local_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The secret kept at `path`, made once by `make` (mode 0600) when missing: for local runs, never committed.
+
+    Created under a temporary name and linked into place, so processes starting together all end up with the one
+    secret that won the race.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()

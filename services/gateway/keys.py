@@ -2,12 +2,13 @@
 
 import base64
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.settings import local_secret
 
 
 def _b64url(raw: bytes) -> str:
@@ -43,16 +44,4 @@ class SigningKey:
 
 def load_or_create(path: Path) -> SigningKey:
     """The key at `path`; created there (mode 0600, atomically) on the first run."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(SigningKey.generate().to_pem())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return SigningKey.from_pem(path.read_bytes())
+    return SigningKey.from_pem(local_secret(path, lambda: SigningKey.generate().to_pem()))

@@ -6,10 +6,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, plumbing_tables, utcnow
+from shared.events import event_tables
 from shared.ids import uuid7
 
 Base = make_base()
 plumbing = plumbing_tables(Base.metadata)
+events = event_tables(Base.metadata)
 
 
 class Region(Base):
@@ -74,6 +76,11 @@ class Person(Base):
     migrant_status: Mapped[str] = mapped_column(sa.String(20))
     phone_enc: Mapped[str | None] = mapped_column(sa.Text)
     phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
+    # Health state, kept by the health events: none, suspected, confirmed, isolated, discharged, deceased, ...
+    health_status: Mapped[str] = mapped_column(sa.String(20), default="none", server_default="none")
+    diagnosed_on: Mapped[date | None] = mapped_column(sa.Date)
+    deceased_on: Mapped[date | None] = mapped_column(sa.Date)
+    key_monitoring: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
@@ -128,3 +135,260 @@ class Pairing(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+# --- Epidemic monitoring (measures 1, 4, 7, 22) -----------------------------------------------------------------
+
+
+class HealthEvent(Base):
+    """A person's health event: suspected, confirmed, isolated, released, discharged, deceased, cleared."""
+
+    __tablename__ = "health_events"
+    __table_args__ = (
+        sa.Index("ix_health_events_person_on", "person_id", "occurred_on", "id"),
+        sa.Index("ix_health_events_county_kind_on", "county_code", "kind", "occurred_on"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    person_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("persons.id"))
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    village_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    occurred_on: Mapped[date] = mapped_column(sa.Date)
+    hospital: Mapped[str | None] = mapped_column(sa.String(100))
+    hospitalised: Mapped[bool | None] = mapped_column(sa.Boolean)
+    isolation_place: Mapped[str | None] = mapped_column(sa.String(20))
+    isolation_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseFlag(Base):
+    """有疫情的村社/乡镇: derived from the events (active cases) or set by an officer; drives "no team entry"."""
+
+    __tablename__ = "case_flags"
+
+    region_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    level: Mapped[str] = mapped_column(sa.String(20))
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    active_cases: Mapped[int] = mapped_column(sa.Integer, default=0)
+    manual: Mapped[bool | None] = mapped_column(sa.Boolean)
+    manual_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    manual_by: Mapped[str | None] = mapped_column(sa.String(100))
+    flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Parameter(Base):
+    """A configurable policy value with its effective date (the care-overdue days, the five-ones window, ...)."""
+
+    __tablename__ = "parameters"
+    __table_args__ = (sa.UniqueConstraint("key", "effective_from", name="uq_parameters_key_effective_from"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    key: Mapped[str] = mapped_column(sa.String(50))
+    value: Mapped[dict] = mapped_column(sa.JSON)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    set_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusChange(Base):
+    """A household's poverty status change, e.g. 返贫 with its reason and date."""
+
+    __tablename__ = "household_status_changes"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    from_status: Mapped[str] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    changed_on: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DibaoReferral(Base):
+    """纳入农村低保: a referral to civil affairs and its decision."""
+
+    __tablename__ = "dibao_referrals"
+    __table_args__ = (sa.Index("ix_dibao_referrals_county_id", "county_code", "id"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    referred_on: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    referred_by: Mapped[str] = mapped_column(sa.String(100))
+    decision: Mapped[str | None] = mapped_column(sa.String(20))
+    decided_on: Mapped[date | None] = mapped_column(sa.Date)
+    decision_note: Mapped[str | None] = mapped_column(sa.String(500))
+    decided_by: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- Contacts, the five ones, isolation care, surveys (measures 5–8, 19, 21) ------------------------------------
+
+
+class Contact(Base):
+    """帮扶联系: a contact with a household by a channel (phone, SMS, QQ, WeChat, letter, visit)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        sa.Index("ix_contacts_household_at", "household_id", "contacted_at"),
+        sa.Index("ix_contacts_cadre_at", "cadre_id", "contacted_at"),
+        sa.Index("ix_contacts_county_at", "county_code", "contacted_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"))
+    cadre_id: Mapped[str | None] = mapped_column(sa.String(36), sa.ForeignKey("cadres.id"))
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    village_code: Mapped[str] = mapped_column(sa.String(12))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    contacted_at: Mapped[datetime]
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NeedsSurvey(Base):
+    """脱贫需求调查"""
+
+    __tablename__ = "needs_surveys"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    cadre_id: Mapped[str | None] = mapped_column(sa.String(36), sa.ForeignKey("cadres.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    surveyed_on: Mapped[date] = mapped_column(sa.Date)
+    needs: Mapped[list] = mapped_column(sa.JSON)
+    difficulties: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IncomePlan(Base):
+    """脱贫增收计划: measures with their expected income, in fen."""
+
+    __tablename__ = "income_plans"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    cadre_id: Mapped[str | None] = mapped_column(sa.String(36), sa.ForeignKey("cadres.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    planned_on: Mapped[date] = mapped_column(sa.Date)
+    measures: Mapped[list] = mapped_column(sa.JSON)
+    expected_income_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IsolationCheckin(Base):
+    """A daily check-in of an isolated person: temperature, symptoms, needs, counselling, the four rules."""
+
+    __tablename__ = "isolation_checkins"
+    __table_args__ = (sa.UniqueConstraint("person_id", "checked_on", name="uq_isolation_checkins_person_day"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    person_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("persons.id"))
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    checked_on: Mapped[date] = mapped_column(sa.Date)
+    temperature_dc: Mapped[int | None] = mapped_column(sa.Integer)  # tenths of a degree Celsius
+    symptoms: Mapped[list] = mapped_column(sa.JSON)
+    living_needs: Mapped[str | None] = mapped_column(sa.Text)
+    counselling: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    stays_home: Mapped[bool] = mapped_column(sa.Boolean)
+    no_gatherings: Mapped[bool] = mapped_column(sa.Boolean)
+    temperature_taken: Mapped[bool] = mapped_column(sa.Boolean)
+    mask_worn: Mapped[bool] = mapped_column(sa.Boolean)
+    help_given: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cleanup(Base):
+    """房前屋后大扫除: one record per household and campaign."""
+
+    __tablename__ = "cleanups"
+    __table_args__ = (sa.UniqueConstraint("household_id", "campaign", name="uq_cleanups_household_campaign"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"))
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    campaign: Mapped[str] = mapped_column(sa.String(50))
+    done_on: Mapped[date] = mapped_column(sa.Date)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImpactSurvey(Base):
+    """疫情影响调查 (measure 19): exit target at risk, income expectation, the patient's economic burden."""
+
+    __tablename__ = "impact_surveys"
+    __table_args__ = (sa.Index("ix_impact_surveys_county_on", "county_code", "surveyed_on"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("households.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    surveyed_on: Mapped[date] = mapped_column(sa.Date)
+    method: Mapped[str] = mapped_column(sa.String(20))
+    exit_target_at_risk: Mapped[bool] = mapped_column(sa.Boolean)
+    income_expectation: Mapped[str] = mapped_column(sa.String(20))
+    income_change_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    patient_burden_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CadreHealthCheck(Base):
+    """A front-line cadre's health check (measure 21)."""
+
+    __tablename__ = "cadre_health_checks"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    cadre_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("cadres.id"), index=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    checked_on: Mapped[date] = mapped_column(sa.Date)
+    temperature_dc: Mapped[int | None] = mapped_column(sa.Integer)
+    healthy: Mapped[bool] = mapped_column(sa.Boolean)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The household ledger (台账) ------------------------------------------------------------------------------
+
+
+class LedgerEntry(Base):
+    """One event about a household, from this service or another; `event_id` makes a repeat a no-op."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (sa.Index("ix_ledger_entries_household_at", "household_id", "occurred_at", "id"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    household_id: Mapped[str] = mapped_column(sa.String(36))
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(20))
+    event_type: Mapped[str] = mapped_column(sa.String(60))
+    event_id: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
+    summary: Mapped[str] = mapped_column(sa.String(300))
+    details: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -73,7 +73,14 @@ def test_no_regions_cover_nothing():
 def test_permissions_are_the_union_of_the_roles():
     granted = permissions_of(["auditor", "human_resources"])
     assert granted == {"registry:read", "audit:read"}
-    assert permissions_of(["civil_affairs", "village_cadre"]) == {"registry:read", "pii:read", "registry:update"}
+    assert permissions_of(["civil_affairs", "village_cadre"]) == {
+        "registry:read",
+        "pii:read",
+        "dibao:decide",
+        "registry:update",
+        "health:record",
+        "contacts:record",
+    }
 
 
 def test_unknown_roles_grant_nothing():

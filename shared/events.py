@@ -1,0 +1,618 @@
+"""Events: an outbox written with the change, a dispatcher that delivers at least once, an inbox for consumers.
+
+- `publish()` writes the event and one delivery per matching subscription in the caller's transaction, so an
+  event exists exactly when its change does.
+- `Dispatcher` (started by each producing service's lifespan) claims due deliveries with a lease, so several
+  replicas never send the same delivery at once; it POSTs the envelope signed with HMAC-SHA256, retries with
+  exponential backoff and jitter, and marks a delivery dead after `max_attempts`. Dead or delivered ones can be
+  replayed.
+- Consumers check the signature and record each event id in their inbox (`accept()`): a repeat has no effect.
+- Subscriptions are data (internal services and departments' webhooks), each with its own secret.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.audit import AuditDep
+from shared.auth import Principal, require
+from shared.db import Database, SessionDep, UTCDateTime, utcnow
+from shared.errors import domain_error
+from shared.ids import uuid7
+from shared.pagination import Page, PageParams, after_id, page_of, page_params
+from shared.pii import PiiCipher
+from shared.schemas.events import EVENT_TYPES, EventEnvelope
+
+log = logging.getLogger("fupin.events")
+
+SIGNATURE_HEADER = "X-Fupin-Signature"
+SIGNATURE_TOLERANCE_S = 300
+
+SubscriptionNotFound = domain_error(
+    "SubscriptionNotFound", 404, "subscription_not_found", "未找到该订阅", "Subscription not found"
+)
+DeliveryNotFound = domain_error("DeliveryNotFound", 404, "delivery_not_found", "未找到该投递", "Delivery not found")
+UnknownEventType = domain_error(
+    "UnknownEventType", 422, "unknown_event_type", "未知事件类型 {type}", "Unknown event type {type}"
+)
+BadSignature = domain_error(
+    "BadSignature", 401, "bad_signature", "事件签名无效或已过期", "The event signature is invalid or too old"
+)
+
+
+@dataclass
+class EventTables:
+    outbox: sa.Table
+    subscriptions: sa.Table
+    deliveries: sa.Table
+    inbox: sa.Table
+
+
+def event_tables(metadata: sa.MetaData) -> EventTables:
+    outbox = sa.Table(
+        "outbox_events",
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("type", sa.String(60), nullable=False, index=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+        sa.Column("household_id", sa.String(36), nullable=True, index=True),
+        sa.Column("county_code", sa.String(6), nullable=True),
+        sa.Column("payload", sa.JSON, nullable=False),
+    )
+    subscriptions = sa.Table(
+        "subscriptions",
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("url", sa.String(500), nullable=False),
+        sa.Column("secret_enc", sa.Text, nullable=False),
+        sa.Column("event_types", sa.JSON, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    deliveries = sa.Table(
+        "deliveries",
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("event_id", sa.String(36), sa.ForeignKey("outbox_events.id"), nullable=False),
+        sa.Column("subscription_id", sa.String(36), sa.ForeignKey("subscriptions.id"), nullable=False, index=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("lease_until", UTCDateTime(), nullable=True),
+        sa.Column("last_status", sa.Integer, nullable=True),
+        sa.Column("last_error", sa.String(300), nullable=True),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("event_id", "subscription_id", name="uq_deliveries_event_subscription"),
+        sa.Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    )
+    inbox = sa.Table(
+        "inbox_events",
+        metadata,
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("source", sa.String(30), nullable=False),
+        sa.Column("type", sa.String(60), nullable=False),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+    )
+    return EventTables(outbox, subscriptions, deliveries, inbox)
+
+
+# --- producing ------------------------------------------------------------------------------------------------
+
+
+def envelope(
+    *, source: str, payload: BaseModel, event_type: str, version: int = 1, household_id: str | None = None,
+    county_code: str | None = None, occurred_at: datetime | None = None,
+) -> EventEnvelope:  # fmt: skip
+    if EVENT_TYPES.get((event_type, version)) is not type(payload):
+        raise ValueError(f"{event_type} v{version} does not carry {type(payload).__name__}")
+    return EventEnvelope(
+        id=uuid7(),
+        type=event_type,
+        version=version,
+        source=source,
+        occurred_at=occurred_at or utcnow(),
+        household_id=household_id,
+        county_code=county_code,
+        data=payload.model_dump(mode="json"),
+    )
+
+
+def _subscribed(event_types: list[str], event_type: str) -> bool:
+    return "*" in event_types or event_type in event_types
+
+
+async def publish(session: AsyncSession, tables: EventTables, event: EventEnvelope) -> None:
+    """Write the event and its deliveries in the caller's transaction (the outbox)."""
+    await session.execute(
+        tables.outbox.insert().values(
+            id=event.id,
+            type=event.type,
+            version=event.version,
+            occurred_at=event.occurred_at,
+            household_id=event.household_id,
+            county_code=event.county_code,
+            payload=event.model_dump(mode="json"),
+        )
+    )
+    subs = tables.subscriptions
+    rows = (await session.execute(sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True)))).all()
+    now = utcnow()
+    deliveries = [
+        {"id": uuid7(), "event_id": event.id, "subscription_id": row.id, "status": "pending", "attempts": 0,
+         "next_attempt_at": now, "created_at": now}
+        for row in rows
+        if _subscribed(row.event_types, event.type)
+    ]  # fmt: skip
+    if deliveries:
+        await session.execute(tables.deliveries.insert(), deliveries)
+        wake_after_commit(session)
+
+
+_dispatchers: "weakref.WeakSet[Dispatcher]" = weakref.WeakSet()
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Once the session's transaction commits, the dispatchers of this process look for due deliveries at once."""
+
+    def wake(_session: Any) -> None:
+        for dispatcher in list(_dispatchers):
+            dispatcher.wake()
+
+    sa.event.listen(session.sync_session, "after_commit", wake, once=True)
+
+
+# --- signing --------------------------------------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def verify_signature(secrets_to_try: list[str], header: str | None, body: bytes, now: float | None = None) -> bool:
+    if not header:
+        return False
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        t = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now if now is not None else time.time()) - t) > SIGNATURE_TOLERANCE_S:
+        return False
+    given = parts.get("v1", "")
+    for secret in secrets_to_try:
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, given):
+            return True
+    return False
+
+
+# --- delivering -----------------------------------------------------------------------------------------------
+
+
+class Dispatcher:
+    """Delivers due deliveries; safe to run in every replica (a delivery is leased before it is sent)."""
+
+    LEASE_S = 60
+
+    def __init__(
+        self,
+        db: Database,
+        tables: EventTables,
+        cipher: PiiCipher,
+        *,
+        max_attempts: int = 8,
+        base_delay_s: float = 1.0,
+        max_delay_s: float = 600.0,
+        poll_s: float = 1.0,
+        batch: int = 100,
+        timeout_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.db = db
+        self.tables = tables
+        self.cipher = cipher
+        self.max_attempts = max_attempts
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.poll_s = poll_s
+        self.batch = batch
+        self.http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Deliver soon: called after a transaction that published events commits."""
+        self._wake.set()
+
+    def start(self) -> None:
+        _dispatchers.add(self)
+        self._task = asyncio.create_task(self._run(), name="event-dispatcher")
+
+    async def stop(self) -> None:
+        _dispatchers.discard(self)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.dispatch_once()
+            except Exception:  # the loop must outlive a database hiccup; the next round tries again
+                log.exception("event dispatch round failed")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                except TimeoutError:
+                    pass
+
+    async def _claim(self, now: datetime) -> list[Any]:
+        d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
+        async with self.db.sessions() as session:
+            due = (
+                (
+                    await session.execute(
+                        sa.select(d.c.id)
+                        .where(d.c.status == "pending", d.c.next_attempt_at <= now)
+                        .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                        .order_by(d.c.next_attempt_at, d.c.id)
+                        .limit(self.batch)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            claimed = []
+            lease = now + timedelta(seconds=self.LEASE_S)
+            for delivery_id in due:
+                result = await session.execute(
+                    d.update()
+                    .where(d.c.id == delivery_id, d.c.status == "pending")
+                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .values(lease_until=lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(delivery_id)
+            await session.commit()
+            if not claimed:
+                return []
+            rows = await session.execute(
+                sa.select(d.c.id, d.c.attempts, s.c.url, s.c.secret_enc, o.c.payload)
+                .join(s, s.c.id == d.c.subscription_id)
+                .join(o, o.c.id == d.c.event_id)
+                .where(d.c.id.in_(claimed))
+            )
+            return list(rows.all())
+
+    async def dispatch_once(self) -> int:
+        """Send what is due now; returns how many deliveries were attempted."""
+        claimed = await self._claim(utcnow())
+        if claimed:
+            await asyncio.gather(*(self._deliver(row) for row in claimed))
+        return len(claimed)
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(self.max_delay_s, self.base_delay_s * 2 ** (attempts - 1))
+        return delay * random.uniform(0.8, 1.2)
+
+    async def _deliver(self, row: Any) -> None:
+        body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        secret = self.cipher.decrypt(row.secret_enc)
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self.http.post(
+                row.url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(secret, body),
+                    "X-Fupin-Event-Id": row.payload["id"],
+                    "X-Fupin-Event-Type": row.payload["type"],
+                },
+            )
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        attempts = row.attempts + 1
+        now = utcnow()
+        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "lease_until": None}
+        if error is None:
+            values.update(status="delivered", delivered_at=now)
+        elif attempts >= self.max_attempts:
+            values.update(status="dead")
+            log.warning("delivery %s is dead after %d attempts: %s", row.id, attempts, error)
+        else:
+            values.update(next_attempt_at=now + timedelta(seconds=self.backoff(attempts)))
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                self.tables.deliveries.update().where(self.tables.deliveries.c.id == row.id).values(**values)
+            )
+
+
+# --- consuming ------------------------------------------------------------------------------------------------
+
+
+async def accept(session: AsyncSession, tables: EventTables, event: EventEnvelope) -> bool:
+    """Record the event in the inbox; False when it was handled before (then do nothing with it)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                tables.inbox.insert().values(
+                    event_id=event.id, source=event.source, type=event.type, received_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def signed_envelope(request: Request, secrets_to_try: list[str]) -> EventEnvelope:
+    """The envelope of an event POSTed to an inbox, after its signature is checked."""
+    body = await request.body()
+    if not verify_signature(secrets_to_try, request.headers.get(SIGNATURE_HEADER), body):
+        raise BadSignature()
+    return EventEnvelope.model_validate_json(body)
+
+
+# --- managing subscriptions and deliveries (a router every producing service mounts) ---------------------------
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "民政局低保系统", "kind": "webhook",
+                                         "url": "https://mz.example.gov.cn/fupin/events",
+                                         "event_types": ["person.health_changed"]}]},
+    )  # fmt: skip
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: str = Field("webhook", pattern="^(internal|webhook)$", description="internal service or external webhook")
+    url: HttpUrl
+    event_types: list[str] = Field(min_length=1, description='事件类型，"*" 表示全部 Event types, "*" for all')
+    secret: str | None = Field(
+        None, min_length=16, max_length=200, description="留空则自动生成 Made up when left out; shown only once"
+    )
+
+
+class SubscriptionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
+
+    url: HttpUrl | None = None
+    event_types: list[str] | None = Field(None, min_length=1)
+    active: bool | None = None
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    url: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(None, description="只在创建时返回 Only in the answer to its creation")
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    subscription_id: str
+    status: str = Field(examples=["pending", "delivered", "dead"])
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"since": "2020-02-09T00:00:00+08:00"}]})
+
+    since: datetime = Field(description="重新投递此后发生的全部事件 Deliver again every event since this instant")
+
+
+class ReplayResult(BaseModel):
+    deliveries: int
+
+
+def _check_types(event_types: list[str]) -> None:
+    known = {name for name, _ in EVENT_TYPES}
+    for event_type in event_types:
+        if event_type != "*" and event_type not in known:
+            raise UnknownEventType(field="event_types", type=event_type)
+
+
+def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
+    """Subscriptions, the outbox and deliveries of one producing service (permission events:manage)."""
+    router = APIRouter(prefix=prefix, tags=[tag])
+    service = prefix.strip("/").split("/")[-1]
+    Manager = Annotated[Principal, Depends(require("events:manage"))]
+    subs, deliveries, outbox = tables.subscriptions, tables.deliveries, tables.outbox
+
+    def out(row: Any, secret: str | None = None) -> SubscriptionOut:
+        return SubscriptionOut(id=row.id, name=row.name, kind=row.kind, url=row.url, event_types=row.event_types,
+                               active=row.active, created_at=row.created_at, secret=secret)  # fmt: skip
+
+    async def load(session: AsyncSession, subscription_id: str) -> Any:
+        row = (await session.execute(sa.select(subs).where(subs.c.id == subscription_id))).first()
+        if row is None:
+            raise SubscriptionNotFound()
+        return row
+
+    @router.post("/subscriptions", operation_id=f"{service}_create_subscription", response_model=SubscriptionOut,
+                 status_code=201)  # fmt: skip
+    async def create_subscription(
+        body: SubscriptionCreate, request: Request, session: SessionDep, audit: AuditDep, principal: Manager
+    ) -> SubscriptionOut:
+        """Subscribe a service or a department's webhook to events 新建事件订阅"""
+        _check_types(body.event_types)
+        secret = body.secret or secrets.token_urlsafe(32)
+        now = utcnow()
+        values = {"id": uuid7(), "name": body.name, "kind": body.kind, "url": str(body.url),
+                  "secret_enc": request.app.state.cipher.encrypt(secret), "event_types": body.event_types,
+                  "active": True, "created_by": principal.subject, "created_at": now, "updated_at": now}  # fmt: skip
+        await session.execute(subs.insert().values(**values))
+        await audit.record(principal, action="subscription.create", entity="subscription", entity_id=values["id"],
+                           changes={"name": body.name, "url": str(body.url), "event_types": body.event_types})  # fmt: skip
+        return out(await load(session, values["id"]), secret=secret)
+
+    @router.get("/subscriptions", operation_id=f"{service}_list_subscriptions", response_model=list[SubscriptionOut])
+    async def list_subscriptions(session: SessionDep, principal: Manager) -> list[SubscriptionOut]:
+        """Event subscriptions 事件订阅列表"""
+        rows = (await session.execute(sa.select(subs).order_by(subs.c.id))).all()
+        return [out(row) for row in rows]
+
+    @router.patch("/subscriptions/{subscription_id}", operation_id=f"{service}_update_subscription",
+                  response_model=SubscriptionOut)  # fmt: skip
+    async def update_subscription(
+        subscription_id: str, body: SubscriptionUpdate, session: SessionDep, audit: AuditDep, principal: Manager
+    ) -> SubscriptionOut:
+        """Change a subscription's address, event types or active flag 修改事件订阅"""
+        await load(session, subscription_id)
+        changes = body.model_dump(exclude_unset=True, exclude_none=True, mode="json")
+        if "event_types" in changes:
+            _check_types(changes["event_types"])
+        if changes:
+            await session.execute(
+                subs.update().where(subs.c.id == subscription_id).values(**changes, updated_at=utcnow())
+            )
+            await audit.record(principal, action="subscription.update", entity="subscription",
+                               entity_id=subscription_id, changes=changes)  # fmt: skip
+        return out(await load(session, subscription_id))
+
+    @router.post("/subscriptions/{subscription_id}/replay", operation_id=f"{service}_replay_subscription",
+                 response_model=ReplayResult)  # fmt: skip
+    async def replay_subscription(
+        subscription_id: str, body: ReplayRequest, session: SessionDep, audit: AuditDep, principal: Manager
+    ) -> ReplayResult:
+        """Deliver again every event since a time (and those the subscription never had) 重新投递"""
+        subscription = await load(session, subscription_id)
+        events = (
+            await session.execute(
+                sa.select(outbox.c.id, outbox.c.type).where(outbox.c.occurred_at >= body.since).order_by(outbox.c.id)
+            )
+        ).all()
+        wanted = [e.id for e in events if _subscribed(subscription.event_types, e.type)]
+        existing = set(
+            (
+                await session.execute(
+                    sa.select(deliveries.c.event_id).where(
+                        deliveries.c.subscription_id == subscription_id, deliveries.c.event_id.in_(wanted)
+                    )
+                )
+            ).scalars()
+        ) if wanted else set()  # fmt: skip
+        now = utcnow()
+        if existing:
+            await session.execute(
+                deliveries.update()
+                .where(deliveries.c.subscription_id == subscription_id, deliveries.c.event_id.in_(existing))
+                .values(status="pending", attempts=0, next_attempt_at=now, lease_until=None)
+            )
+        new = [
+            {"id": uuid7(), "event_id": event_id, "subscription_id": subscription_id, "status": "pending",
+             "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for event_id in wanted if event_id not in existing
+        ]  # fmt: skip
+        if new:
+            await session.execute(deliveries.insert(), new)
+        await audit.record(principal, action="subscription.replay", entity="subscription", entity_id=subscription_id,
+                           changes={"since": body.since.isoformat(), "deliveries": len(wanted)})  # fmt: skip
+        wake_after_commit(session)
+        return ReplayResult(deliveries=len(wanted))
+
+    @router.get("/deliveries", operation_id=f"{service}_list_deliveries", response_model=Page[DeliveryOut])
+    async def list_deliveries(
+        session: SessionDep,
+        principal: Manager,
+        page: Annotated[PageParams, Depends(page_params)],
+        status: str | None = None,
+        subscription_id: str | None = None,
+    ) -> Page[DeliveryOut]:
+        """Deliveries, newest first: pending, delivered, dead 投递记录"""
+        query = (
+            sa.select(deliveries, outbox.c.type.label("event_type"))
+            .join(outbox, outbox.c.id == deliveries.c.event_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(page.limit + 1)
+        )
+        if status:
+            query = query.where(deliveries.c.status == status)
+        if subscription_id:
+            query = query.where(deliveries.c.subscription_id == subscription_id)
+        if before := after_id(page):
+            query = query.where(deliveries.c.id < before)
+        rows, cursor = page_of(list((await session.execute(query)).all()), page.limit, lambda r: {"id": r.id})
+        return Page[DeliveryOut](items=[DeliveryOut.model_validate(r._mapping) for r in rows], next_cursor=cursor)
+
+    @router.post("/deliveries/{delivery_id}/replay", operation_id=f"{service}_replay_delivery",
+                 response_model=ReplayResult)  # fmt: skip
+    async def replay_delivery(
+        delivery_id: str, session: SessionDep, audit: AuditDep, principal: Manager
+    ) -> ReplayResult:
+        """Deliver one event again (a dead one, say) 重新投递一条"""
+        result = await session.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .values(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None)
+        )
+        if result.rowcount != 1:
+            raise DeliveryNotFound()
+        await audit.record(principal, action="delivery.replay", entity="delivery", entity_id=delivery_id)
+        wake_after_commit(session)
+        return ReplayResult(deliveries=1)
+
+    @router.get("/events", operation_id=f"{service}_list_events", response_model=Page[EventEnvelope])
+    async def list_events(
+        session: SessionDep,
+        principal: Manager,
+        page: Annotated[PageParams, Depends(page_params)],
+        type: str | None = None,
+    ) -> Page[EventEnvelope]:
+        """Events this service published, newest first 已发布事件"""
+        query = sa.select(outbox.c.id, outbox.c.payload).order_by(outbox.c.id.desc()).limit(page.limit + 1)
+        if type:
+            query = query.where(outbox.c.type == type)
+        if before := after_id(page):
+            query = query.where(outbox.c.id < before)
+        if page.updated_since:
+            query = query.where(outbox.c.occurred_at > page.updated_since)
+        rows, cursor = page_of(list((await session.execute(query)).all()), page.limit, lambda r: {"id": r.id})
+        return Page[EventEnvelope](items=[EventEnvelope.model_validate(r.payload) for r in rows], next_cursor=cursor)
+
+    return router

@@ -1,0 +1,95 @@
+"""Events between services and to departments' systems: one envelope, versioned payloads.
+
+A payload's fields are only ever added (with defaults) within a version; a change that would break a consumer is a
+new version, published beside the old one until every subscriber has moved.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EventEnvelope(BaseModel):
+    """What a subscriber receives (HTTP POST, JSON), signed in the X-Fupin-Signature header."""
+
+    id: str = Field(description="事件编号（UUIDv7），重复投递时不变 Event id; the same on every redelivery")
+    type: str = Field(examples=["person.health_changed"])
+    version: int = Field(examples=[1])
+    source: str = Field(examples=["registry"])
+    occurred_at: datetime
+    household_id: str | None = None
+    county_code: str | None = None
+    data: dict[str, Any]
+
+
+class PersonHealthChangedV1(BaseModel):
+    """person.health_changed v1: a health event was recorded for a registered person."""
+
+    person_id: str
+    household_id: str
+    county_code: str
+    township_code: str
+    village_code: str
+    area_class: str = Field(description="rural | urban, for the dibao standard")
+    household_status: str = Field(description="the household's poverty status when the event was recorded")
+    kind: str = Field(examples=["confirmed"])
+    occurred_on: date
+    previous_status: str
+    status: str
+    hospitalised: bool | None = None
+    hospital: str | None = None
+    diagnosed_on: date | None = None
+
+
+class HouseholdStatusChangedV1(BaseModel):
+    """household.status_changed v1"""
+
+    household_id: str
+    county_code: str
+    from_status: str
+    to_status: str
+    changed_on: date
+    reason: str
+
+
+class HouseholdMonitoringChangedV1(BaseModel):
+    """household.monitoring_changed v1: a member became (or stopped being) a key monitoring object."""
+
+    household_id: str
+    county_code: str
+    person_id: str
+    key_monitoring: bool
+    reason: str
+
+
+class VillageCaseFlagChangedV1(BaseModel):
+    """village.case_flag_changed v1: a village or township with cases (no team entry), or no longer."""
+
+    region_code: str
+    level: str
+    county_code: str
+    flagged: bool
+    active_cases: int
+    manual: bool | None
+
+
+class ContactRecordedV1(BaseModel):
+    """contact.recorded v1"""
+
+    contact_id: str
+    household_id: str
+    county_code: str
+    cadre_id: str | None
+    channel: str
+    kind: str
+    contacted_at: datetime
+
+
+EVENT_TYPES: dict[tuple[str, int], type[BaseModel]] = {
+    ("person.health_changed", 1): PersonHealthChangedV1,
+    ("household.status_changed", 1): HouseholdStatusChangedV1,
+    ("household.monitoring_changed", 1): HouseholdMonitoringChangedV1,
+    ("village.case_flag_changed", 1): VillageCaseFlagChangedV1,
+    ("contact.recorded", 1): ContactRecordedV1,
+}
