@@ -19,13 +19,14 @@ import random
 import secrets
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,9 @@ from shared.ids import uuid7
 from shared.pagination import Page, PageParams, after_id, page_of, page_params
 from shared.pii import PiiCipher
 from shared.schemas.events import EVENT_TYPES, EventEnvelope
+from shared.settings import ServiceSettings
+
+Hook = Callable[[FastAPI], Awaitable[None]]
 
 log = logging.getLogger("fupin.events")
 
@@ -616,3 +620,22 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
         return Page[EventEnvelope](items=[EventEnvelope.model_validate(r.payload) for r in rows], next_cursor=cursor)
 
     return router
+
+
+def dispatcher_hooks(tables: EventTables, settings: ServiceSettings) -> tuple[Hook, Hook]:
+    """Lifespan hooks that start the service's dispatcher (unless `<SERVICE>_EVENTS_DISPATCH=false`) and stop it."""
+
+    async def start(app: FastAPI) -> None:
+        app.state.dispatcher = None
+        if settings.events_dispatch:
+            app.state.dispatcher = Dispatcher(
+                app.state.db, tables, app.state.cipher, max_attempts=settings.events_max_attempts,
+                base_delay_s=settings.events_retry_base_s, poll_s=settings.events_poll_s,
+            )  # fmt: skip
+            app.state.dispatcher.start()
+
+    async def stop(app: FastAPI) -> None:
+        if app.state.dispatcher is not None:
+            await app.state.dispatcher.stop()
+
+    return start, stop

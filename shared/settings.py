@@ -61,6 +61,11 @@ class ServiceSettings(BaseSettings):
     # The service's own client credentials at the gateway, for service-to-service calls.
     client_id: str = ""
     client_secret: str = ""
+    # Event delivery (services that publish events): attempts before a delivery is dead, first retry delay.
+    events_dispatch: bool = True
+    events_max_attempts: int = 8
+    events_retry_base_s: float = 1.0
+    events_poll_s: float = 1.0
 
     @field_validator("database_url")
     @classmethod

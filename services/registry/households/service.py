@@ -179,7 +179,7 @@ async def create_household(ctx: Ctx, body: HouseholdCreate) -> HouseholdOut:
     return await _household_out(ctx, household)
 
 
-async def _household(ctx: Ctx, household_id: str) -> Household:
+async def household_in_scope(ctx: Ctx, household_id: str) -> Household:
     household = await repository.get_household(ctx.session, household_id, household_scope(ctx.principal))
     if household is None:
         raise HouseholdNotFound()
@@ -187,7 +187,7 @@ async def _household(ctx: Ctx, household_id: str) -> Household:
 
 
 async def get_household(ctx: Ctx, household_id: str) -> HouseholdOut:
-    return await _household_out(ctx, await _household(ctx, household_id))
+    return await _household_out(ctx, await household_in_scope(ctx, household_id))
 
 
 async def list_households(
@@ -223,7 +223,7 @@ async def list_households(
 
 
 async def update_household(ctx: Ctx, household_id: str, body: HouseholdUpdate) -> HouseholdOut:
-    household = await _household(ctx, household_id)
+    household = await household_in_scope(ctx, household_id)
     recorded = _apply(ctx, household, body.model_dump(exclude_unset=True))
     await ctx.session.flush()
     await ctx.audit.record(
@@ -238,7 +238,7 @@ async def update_household(ctx: Ctx, household_id: str, body: HouseholdUpdate) -
 
 
 async def add_member(ctx: Ctx, household_id: str, body: PersonCreate) -> PersonOut:
-    household = await _household(ctx, household_id)
+    household = await household_in_scope(ctx, household_id)
     if body.relation == Relation.head:
         raise HeadCannotChange(field="relation")
     [id_hash] = await _check_id_numbers(ctx, [body.id_number], lambda _: "id_number")
@@ -261,7 +261,7 @@ async def add_member(ctx: Ctx, household_id: str, body: PersonCreate) -> PersonO
     return person_out(ctx, person)
 
 
-async def _person(ctx: Ctx, person_id: str) -> Person:
+async def person_in_scope(ctx: Ctx, person_id: str) -> Person:
     person = await repository.get_person(ctx.session, person_id, household_scope(ctx.principal))
     if person is None:
         raise PersonNotFound()
@@ -269,7 +269,7 @@ async def _person(ctx: Ctx, person_id: str) -> Person:
 
 
 async def get_person(ctx: Ctx, person_id: str) -> PersonOut:
-    person = await _person(ctx, person_id)
+    person = await person_in_scope(ctx, person_id)
     await ctx.audit_pii_read("person", [person.id])
     return person_out(ctx, person)
 
@@ -285,13 +285,13 @@ async def find_person(ctx: Ctx, id_number: str) -> PersonOut:
 
 
 async def update_person(ctx: Ctx, person_id: str, body: PersonUpdate) -> PersonOut:
-    person = await _person(ctx, person_id)
+    person = await person_in_scope(ctx, person_id)
     changes = body.model_dump(exclude_unset=True)
     if "relation" in changes and (person.relation == Relation.head) != (changes["relation"] == Relation.head):
         raise HeadCannotChange(field="relation")
     recorded = _apply(ctx, person, changes)
     if "name" in changes and person.relation == Relation.head:
-        household = await _household(ctx, person.household_id)
+        household = await household_in_scope(ctx, person.household_id)
         household.head_name = person.name
         household.updated_at = person.updated_at
     await ctx.session.flush()

@@ -1,0 +1,54 @@
+"""The registry's events: published in the transaction of the change, and written to the household's ledger.
+
+Other services' events arrive at the inbox (`ledger/router.py`) and land in the same ledger, once each.
+"""
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.models import LedgerEntry, events
+from shared.events import accept, envelope, publish
+from shared.schemas.events import EventEnvelope
+
+SOURCE = "registry"
+
+
+def _ledger_entry(event: EventEnvelope, summary: str) -> LedgerEntry:
+    return LedgerEntry(
+        household_id=event.household_id,
+        county_code=event.county_code or "",
+        occurred_at=event.occurred_at,
+        source=event.source,
+        event_type=event.type,
+        event_id=event.id,
+        summary=summary[:300],
+        details=event.data,
+    )
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    event_type: str,
+    payload: BaseModel,
+    summary: str,
+    household_id: str | None = None,
+    county_code: str | None = None,
+) -> EventEnvelope:
+    """Publish a registry event; one about a household also goes into its ledger (台账)."""
+    event = envelope(
+        source=SOURCE, payload=payload, event_type=event_type, household_id=household_id, county_code=county_code
+    )
+    await publish(session, events, event)
+    if household_id:
+        session.add(_ledger_entry(event, summary))
+    return event
+
+
+async def receive(session: AsyncSession, event: EventEnvelope) -> bool:
+    """An event from another service: into the ledger of its household, once. False for a repeat."""
+    if not await accept(session, events, event):
+        return False
+    if event.household_id:
+        session.add(_ledger_entry(event, str(event.data.get("summary") or event.type)))
+    return True

@@ -1,0 +1,61 @@
+"""The household ledger (台账), and the inbox where other services' events arrive for it."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from services.registry.context import context_for
+from services.registry.events import receive
+from services.registry.ledger import service
+from services.registry.ledger.service import LedgerEntryOut
+from shared.db import SessionDep
+from shared.events import signed_envelope
+from shared.excel import xlsx_response
+from shared.pagination import Page, PageParams, page_params
+from shared.settings import common_settings
+
+router = APIRouter(prefix="/api/v1/registry", tags=["registry: ledger 台账"])
+Reader = context_for("registry:read")
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get(
+    "/households/{household_id}/ledger", operation_id="registry_household_ledger", response_model=Page[LedgerEntryOut]
+)
+async def household_ledger(household_id: str, ctx: Reader, page: Paging) -> Page[LedgerEntryOut]:
+    """Every event about a household, from every service, oldest first 贫困户台账"""
+    return await service.ledger_page(ctx, household_id, page)
+
+
+@router.get(
+    "/households/{household_id}/ledger.xlsx",
+    operation_id="registry_household_ledger_xlsx",
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
+async def household_ledger_xlsx(household_id: str, ctx: Reader) -> Response:
+    """The household ledger as an Excel workbook 导出贫困户台账"""
+    household_no, rows = await service.ledger_rows(ctx, household_id)
+    return xlsx_response(
+        f"台账_{household_no}.xlsx",
+        "台账",
+        ["时间 Time", "来源 Source", "事件 Event", "摘要 Summary", "详情 Details"],
+        rows,
+    )
+
+
+class InboxAnswer(BaseModel):
+    accepted: bool
+
+
+@router.post("/events/inbox", operation_id="registry_event_inbox", response_model=InboxAnswer)
+async def event_inbox(request: Request, session: SessionDep) -> InboxAnswer:
+    """Events from other services, signed with the internal events secret (X-Fupin-Signature) 接收事件
+
+    Authorised by the signature, not a token: only a service holding the secret can post here. A repeated event
+    (same id) is accepted and changes nothing.
+    """
+    event = await signed_envelope(request, [common_settings().internal_events_secret()])
+    return InboxAnswer(accepted=await receive(session, event))

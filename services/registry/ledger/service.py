@@ -1,0 +1,81 @@
+"""The household ledger (台账): every event about a household, from every service, in time order."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from services.registry.context import Ctx
+from services.registry.households.service import household_in_scope
+from services.registry.models import LedgerEntry
+from shared.errors import InvalidCursor
+from shared.pagination import Page, PageParams, decode_cursor, encode_cursor
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EXPORT_LIMIT = 50_000
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    household_id: str
+    occurred_at: datetime
+    source: str
+    event_type: str
+    summary: str
+    details: dict[str, Any]
+
+
+def _out(entry: LedgerEntry) -> LedgerEntryOut:
+    return LedgerEntryOut(
+        id=entry.id, household_id=entry.household_id, occurred_at=entry.occurred_at, source=entry.source,
+        event_type=entry.event_type, summary=entry.summary, details=entry.details,
+    )  # fmt: skip
+
+
+def _after(cursor: str) -> tuple[datetime, str]:
+    value = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(value["at"]), str(value["id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidCursor(field="cursor") from exc
+
+
+async def ledger_page(ctx: Ctx, household_id: str, page: PageParams) -> Page[LedgerEntryOut]:
+    """Oldest first; the cursor carries (occurred_at, id) of the last entry shown."""
+    await household_in_scope(ctx, household_id)
+    query = (
+        sa.select(LedgerEntry)
+        .where(LedgerEntry.household_id == household_id)
+        .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
+        .limit(page.limit + 1)
+    )
+    if page.cursor:
+        at, last_id = _after(page.cursor)
+        query = query.where(
+            sa.or_(LedgerEntry.occurred_at > at, sa.and_(LedgerEntry.occurred_at == at, LedgerEntry.id > last_id))
+        )
+    if page.updated_since:
+        query = query.where(LedgerEntry.created_at > page.updated_since)
+    rows = list((await ctx.session.scalars(query)).all())
+    cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        cursor = encode_cursor({"at": rows[-1].occurred_at.isoformat(), "id": rows[-1].id})
+    return Page[LedgerEntryOut](items=[_out(r) for r in rows], next_cursor=cursor)
+
+
+async def ledger_rows(ctx: Ctx, household_id: str) -> tuple[str, list[list[Any]]]:
+    """(household number, rows) for the Excel export, times in Asia/Shanghai."""
+    household = await household_in_scope(ctx, household_id)
+    entries = (
+        await ctx.session.scalars(
+            sa.select(LedgerEntry)
+            .where(LedgerEntry.household_id == household_id)
+            .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
+            .limit(EXPORT_LIMIT)
+        )
+    ).all()
+    rows = [[e.occurred_at.astimezone(SHANGHAI), e.source, e.event_type, e.summary, e.details] for e in entries]
+    return household.household_no, rows
