@@ -282,9 +282,10 @@ class Dispatcher:
                     pass
 
     async def _claim(self, now: datetime) -> list[Any]:
+        """Lease the due deliveries nobody else holds; the lease's exact instant marks them as ours."""
         d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
         async with self.db.sessions() as session:
-            due = (
+            due = list(
                 (
                     await session.execute(
                         sa.select(d.c.id)
@@ -293,29 +294,25 @@ class Dispatcher:
                         .order_by(d.c.next_attempt_at, d.c.id)
                         .limit(self.batch)
                     )
-                )
-                .scalars()
-                .all()
+                ).scalars()
             )
-            claimed = []
-            lease = now + timedelta(seconds=self.LEASE_S)
-            for delivery_id in due:
-                result = await session.execute(
-                    d.update()
-                    .where(d.c.id == delivery_id, d.c.status == "pending")
-                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
-                    .values(lease_until=lease)
-                )
-                if result.rowcount == 1:
-                    claimed.append(delivery_id)
+            # End the read before writing: on SQLite a read that turns into a write cannot wait for the lock.
             await session.commit()
-            if not claimed:
+            if not due:
                 return []
+            token = now + timedelta(seconds=self.LEASE_S, microseconds=random.randrange(1_000_000))
+            await session.execute(
+                d.update()
+                .where(d.c.id.in_(due), d.c.status == "pending")
+                .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                .values(lease_until=token)
+            )
+            await session.commit()
             rows = await session.execute(
                 sa.select(d.c.id, d.c.attempts, s.c.url, s.c.secret_enc, o.c.payload)
                 .join(s, s.c.id == d.c.subscription_id)
                 .join(o, o.c.id == d.c.event_id)
-                .where(d.c.id.in_(claimed))
+                .where(d.c.id.in_(due), d.c.lease_until == token)
             )
             return list(rows.all())
 

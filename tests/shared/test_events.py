@@ -1,0 +1,289 @@
+"""The outbox, the dispatcher (signing, retries with backoff, dead, replay, leases) and the inbox."""
+
+import asyncio
+import json
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from services.registry.models import events, plumbing
+from shared.db import Database
+from shared.events import Dispatcher, accept, envelope, publish, sign, verify_signature
+from shared.ids import uuid7
+from shared.migrations import upgrade_async
+from shared.pii import PiiCipher
+from shared.schemas.events import ContactRecordedV1, EventEnvelope
+
+SECRET = "a-webhook-secret-of-some-length"
+
+
+class Receiver:
+    """A department's webhook on loopback: checks the signature, answers with a configurable status."""
+
+    def __init__(self, status: int = 200):
+        self.status = status
+        self.received: list[EventEnvelope] = []
+        self.bad_signatures = 0
+        self.arrived = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
+        if verify_signature([SECRET], headers.get("x-fupin-signature"), body):
+            if self.status == 200:
+                self.received.append(EventEnvelope.model_validate_json(body))
+                self.arrived.set()
+        else:
+            self.bad_signatures += 1
+        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> "Receiver":
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+
+@pytest.fixture(scope="module")
+async def events_db(databases):
+    url = await databases.create("events")
+    await upgrade_async("registry", url)
+    db = Database(url, plumbing)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def db(events_db):
+    yield events_db
+    async with events_db.sessions.begin() as session:
+        for table in (events.deliveries, events.subscriptions, events.outbox, events.inbox):
+            await session.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def cipher() -> PiiCipher:
+    return PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
+
+
+async def subscribe(db: Database, cipher: PiiCipher, url: str, event_types: list[str]) -> str:
+    subscription_id = uuid7()
+    now = datetime.now(UTC)
+    async with db.sessions.begin() as session:
+        await session.execute(
+            events.subscriptions.insert().values(
+                id=subscription_id,
+                name="test",
+                kind="webhook",
+                url=url,
+                secret_enc=cipher.encrypt(SECRET),
+                event_types=event_types,
+                active=True,
+                created_by="test",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return subscription_id
+
+
+def contact_event(household_id: str = "h1") -> EventEnvelope:
+    payload = ContactRecordedV1(
+        contact_id=uuid7(), household_id=household_id, county_code="500230", cadre_id=None, channel="phone",
+        kind="care", contacted_at=datetime(2020, 2, 10, 9, tzinfo=UTC),
+    )  # fmt: skip
+    return envelope(source="registry", payload=payload, event_type="contact.recorded", household_id=household_id,
+                    county_code="500230")  # fmt: skip
+
+
+async def produce(db: Database, *events_to_publish: EventEnvelope) -> None:
+    async with db.sessions.begin() as session:
+        for event in events_to_publish:
+            await publish(session, events, event)
+
+
+async def delivery_rows(db: Database) -> list:
+    async with db.sessions() as session:
+        return list((await session.execute(sa.select(events.deliveries).order_by(events.deliveries.c.id))).all())
+
+
+def dispatcher(db: Database, cipher: PiiCipher, **kwargs) -> Dispatcher:
+    kwargs.setdefault("base_delay_s", 0.05)
+    return Dispatcher(db, events, cipher, **kwargs)
+
+
+async def test_a_published_event_is_delivered_signed(db, cipher):
+    async with Receiver() as receiver:
+        await subscribe(db, cipher, receiver.url, ["contact.recorded"])
+        event = contact_event()
+        await produce(db, event)
+        sender = dispatcher(db, cipher)
+        assert await sender.dispatch_once() == 1
+        await sender.stop()
+    assert [e.id for e in receiver.received] == [event.id]
+    assert receiver.received[0].data["channel"] == "phone"
+    [row] = await delivery_rows(db)
+    assert (row.status, row.attempts, row.last_status) == ("delivered", 1, 200)
+
+
+async def test_only_subscribed_types_are_delivered(db, cipher):
+    async with Receiver() as receiver:
+        await subscribe(db, cipher, receiver.url, ["person.health_changed"])
+        await subscribe(db, cipher, receiver.url, ["*"])
+        await produce(db, contact_event())
+    rows = await delivery_rows(db)
+    assert len(rows) == 1  # only the "*" subscription wanted a contact event
+
+
+async def test_a_failing_subscriber_is_retried_with_backoff_then_dead(db, cipher):
+    async with Receiver(status=500) as receiver:
+        await subscribe(db, cipher, receiver.url, ["*"])
+        await produce(db, contact_event())
+        sender = dispatcher(db, cipher, max_attempts=3, base_delay_s=0.2)
+        assert await sender.dispatch_once() == 1
+        [row] = await delivery_rows(db)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "HTTP 500")
+        assert row.next_attempt_at > datetime.now(UTC)  # backing off: not due yet
+        assert await sender.dispatch_once() == 0
+        for _ in range(2):
+            await asyncio.sleep(0.6)
+            assert await sender.dispatch_once() == 1
+        await sender.stop()
+    [row] = await delivery_rows(db)
+    assert (row.status, row.attempts) == ("dead", 3)
+
+
+def test_backoff_doubles_and_is_capped():
+    sender = Dispatcher.__new__(Dispatcher)
+    sender.base_delay_s, sender.max_delay_s = 1.0, 10.0
+    delays = [sender.backoff(n) for n in (1, 2, 3, 4, 5, 6)]
+    assert 0.8 <= delays[0] <= 1.2
+    assert 1.6 <= delays[1] <= 2.4
+    assert 3.2 <= delays[2] <= 4.8
+    assert all(8.0 <= d <= 12.0 for d in delays[4:])
+
+
+async def test_a_subscriber_down_gets_every_event_once_back(db, cipher):
+    receiver = Receiver()
+    await receiver.__aenter__()
+    url = receiver.url
+    await receiver.__aexit__()  # the department's system is down while events happen
+    await subscribe(db, cipher, url, ["*"])
+    produced = [contact_event(f"h{i}") for i in range(5)]
+    await produce(db, *produced)
+    sender = dispatcher(db, cipher)
+    assert await sender.dispatch_once() == 5
+    assert {r.status for r in await delivery_rows(db)} == {"pending"}
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    back = Receiver()
+    back.server = await asyncio.start_server(back._serve, host, int(port))
+    try:
+        deadline = time.monotonic() + 10
+        while len(back.received) < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            await sender.dispatch_once()
+    finally:
+        await back.__aexit__()
+        await sender.stop()
+    assert sorted(e.id for e in back.received) == sorted(e.id for e in produced)
+    assert {r.status for r in await delivery_rows(db)} == {"delivered"}
+
+
+async def test_two_dispatchers_never_send_a_delivery_twice(db, cipher):
+    async with Receiver() as receiver:
+        await subscribe(db, cipher, receiver.url, ["*"])
+        await produce(db, *[contact_event(f"h{i}") for i in range(20)])
+        first, second = dispatcher(db, cipher), dispatcher(db, cipher)
+        counts = await asyncio.gather(first.dispatch_once(), second.dispatch_once())
+        await first.stop()
+        await second.stop()
+    assert sum(counts) == 20
+    assert len(receiver.received) == 20
+    assert len({e.id for e in receiver.received}) == 20
+
+
+async def test_a_dead_delivery_can_be_replayed(db, cipher):
+    async with Receiver(status=500) as receiver:
+        await subscribe(db, cipher, receiver.url, ["*"])
+        await produce(db, contact_event())
+        sender = dispatcher(db, cipher, max_attempts=1)
+        await sender.dispatch_once()
+        [row] = await delivery_rows(db)
+        assert row.status == "dead"
+        receiver.status = 200
+        async with db.sessions.begin() as session:
+            await session.execute(
+                events.deliveries.update().values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+            )
+        assert await sender.dispatch_once() == 1
+        await sender.stop()
+    assert len(receiver.received) == 1
+
+
+async def test_the_dispatcher_wakes_when_a_transaction_publishes(db, cipher):
+    async with Receiver() as receiver:
+        await subscribe(db, cipher, receiver.url, ["*"])
+        sender = dispatcher(db, cipher, poll_s=30.0)  # it would not poll again within the test
+        sender.start()
+        await asyncio.sleep(0.2)
+        await produce(db, contact_event())
+        await asyncio.wait_for(receiver.arrived.wait(), 5)
+        await sender.stop()
+    assert len(receiver.received) == 1
+
+
+def test_signatures():
+    body = b'{"id":"x"}'
+    header = sign(SECRET, body)
+    assert verify_signature([SECRET], header, body)
+    assert verify_signature(["another-one", SECRET], header, body)
+    assert not verify_signature(["wrong-secret"], header, body)
+    assert not verify_signature([SECRET], header, body + b" ")
+    assert not verify_signature([SECRET], None, body)
+    assert not verify_signature([SECRET], "v1=abc", body)
+    stale = sign(SECRET, body, timestamp=int(time.time()) - 301)
+    assert not verify_signature([SECRET], stale, body)
+
+
+async def test_the_inbox_takes_an_event_once(db):
+    event = contact_event()
+    async with db.sessions.begin() as session:
+        assert await accept(session, events, event) is True
+        assert await accept(session, events, event) is False
+    async with db.sessions() as session:
+        count = await session.scalar(sa.select(sa.func.count()).select_from(events.inbox))
+    assert count == 1
+
+
+def test_an_envelope_must_carry_its_types_payload():
+    with pytest.raises(ValueError):
+        envelope(source="registry", payload=ContactRecordedV1.model_construct(), event_type="person.health_changed")
+
+
+async def test_the_outbox_keeps_the_envelope(db):
+    event = contact_event("h9")
+    await produce(db, event)
+    async with db.sessions() as session:
+        row = (await session.execute(sa.select(events.outbox))).one()
+    assert EventEnvelope.model_validate(row.payload) == event
+    assert row.occurred_at - event.occurred_at < timedelta(seconds=1)
+    assert json.loads(json.dumps(row.payload))["type"] == "contact.recorded"
