@@ -56,6 +56,7 @@ class Forwarder:
         content_length: int | None = None
         chunked = False
         original_host = b""
+        named_hop_by_hop = _connection_tokens(scope["headers"])
         for name, value in scope["headers"]:
             if name == b"content-length":
                 content_length = int(value)
@@ -63,7 +64,7 @@ class Forwarder:
                 chunked = True
             elif name == b"host":
                 original_host = value
-            if name not in DROPPED_REQUEST_HEADERS:
+            if name not in DROPPED_REQUEST_HEADERS and name not in named_hop_by_hop:
                 headers.append((name, value))
         state = scope.get("state") or {}
         if "request_id" in state:
@@ -89,7 +90,10 @@ class Forwarder:
         started = False
         try:
             upstream = await self.pools[service].request(scope["method"].encode(), target, headers, body)
-            response_headers = [(k, v) for k, v in upstream.headers if k not in DROPPED_RESPONSE_HEADERS]
+            named = _connection_tokens(upstream.headers)
+            response_headers = [
+                (k, v) for k, v in upstream.headers if k not in DROPPED_RESPONSE_HEADERS and k not in named
+            ]
             length = upstream.header(b"content-length")
             if length is not None and int(length) <= BUFFER_LIMIT:
                 # A small answer of known size leaves in one piece: each write is a system call.
@@ -116,6 +120,13 @@ class Forwarder:
         if started:  # the status line is out: all that is left is to cut the response short
             return
         await domain_problem(Request(scope), error)(scope, receive, send)
+
+
+def _connection_tokens(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Header names a Connection header lists: hop-by-hop too (RFC 9110 §7.6.1), so not passed on."""
+    return frozenset(
+        token.strip().lower() for name, value in headers if name == b"connection" for token in value.split(b",")
+    )
 
 
 async def _read_all(receive: Receive) -> bytes:

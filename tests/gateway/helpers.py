@@ -1,4 +1,5 @@
-"""Helpers for gateway tests: users and clients inside the test's transaction, problem assertions, ports."""
+"""Helpers for gateway tests: users and clients inside the test's transaction, problem assertions, ports;
+tiny HTTP/1.1 servers standing in for a service, and the gateway app in-process."""
 
 import asyncio
 import os
@@ -176,10 +177,15 @@ class ServerConnection:
         self.index = index
         self.reader = reader
         self.writer = writer
+        self.saw_eof = False
+        self.ended = asyncio.Event()  # the handler returned
 
     async def request(self) -> SeenRequest | None:
+        """The next request on this connection, or None when the client closed it (then `saw_eof` is True)."""
         seen = await read_http_request(self.reader, self.index)
-        if seen is not None:
+        if seen is None:
+            self.saw_eof = True
+        else:
             self.server.requests.append(seen)
         return seen
 
@@ -191,6 +197,7 @@ class ServerConnection:
         """Until the client closes its end (anything it still sends is an error)."""
         extra = await asyncio.wait_for(self.reader.read(), timeout_s)
         assert extra == b"", f"client sent more: {extra[:100]!r}"
+        self.saw_eof = True
 
     def close(self) -> None:
         self.writer.close()
@@ -220,10 +227,13 @@ class TinyServer:
             await self.handler(conn)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away: what some tests are about
+        except asyncio.CancelledError:
+            pass  # the server's teardown: ended quietly, as asyncio's streams expect of a connection's task
         except Exception as exc:  # an assertion in the handler: reported by the test
             self.handler_errors.append(exc)
         finally:
             writer.close()
+            conn.ended.set()
             self._tasks.discard(task)
 
     async def __aenter__(self) -> "TinyServer":

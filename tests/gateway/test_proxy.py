@@ -2,18 +2,14 @@
 
 import asyncio
 import json
-import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 
-from services.gateway.app import create_app
 from services.gateway.settings import gateway_settings
 from shared.migrations import upgrade_async
-from tests.gateway.helpers import assert_problem, closed_port
+from tests.gateway.helpers import assert_problem, closed_port, gateway_client
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -96,30 +92,8 @@ async def gateway_db(databases) -> str:
     return url
 
 
-@asynccontextmanager
-async def gateway_with(
-    database_url: str, upstreams: dict[str, str], env: dict[str, str] | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A gateway app in-process, forwarding to `upstreams`, with GATEWAY_* settings from `env`."""
-    saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
-    gateway_settings.cache_clear()
-    try:
-        app = create_app(database_url=database_url, upstreams=upstreams)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        gateway_settings.cache_clear()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test", timeout=30) as client:
-            yield client
-
-
 async def test_service_down_is_503(gateway_db):
-    async with gateway_with(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
+    async with gateway_client(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
         started = time.monotonic()
         response = await http.get("/api/v1/registry/anything", headers={"Accept-Language": "en"})
         elapsed = time.monotonic() - started
@@ -137,7 +111,7 @@ async def test_service_that_never_answers_is_504_within_the_timeout(gateway_db):
     timeout_s = 0.5
     async with Upstream(never_answers) as upstream:
         env = {"GATEWAY_UPSTREAM_TIMEOUT_S": str(timeout_s)}
-        async with gateway_with(gateway_db, {"registry": upstream.url}, env) as http:
+        async with gateway_client(gateway_db, {"registry": upstream.url}, env) as http:
             started = time.monotonic()
             response = await asyncio.wait_for(http.get("/api/v1/registry/households"), 10)
             elapsed = time.monotonic() - started
@@ -148,7 +122,7 @@ async def test_service_that_never_answers_is_504_within_the_timeout(gateway_db):
 
 
 async def test_unknown_service_is_404_problem(gateway_db):
-    async with gateway_with(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
+    async with gateway_client(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
         for path in ("/api/v1/nosuch/x", "/api/v1/nosuch", "/api/v1/registryx/households"):
             response = await http.get(path, headers={"Accept-Language": "en"})
             body = assert_problem(response, 404, "unknown_service")
@@ -156,7 +130,7 @@ async def test_unknown_service_is_404_problem(gateway_db):
 
 
 async def test_request_id_comes_back_on_a_gateway_problem(gateway_db):
-    async with gateway_with(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
+    async with gateway_client(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
         response = await http.get("/api/v1/registry/x", headers={"X-Request-ID": "client-req-0001"})
         assert_problem(response, 503, "service_unavailable")
         assert response.headers.get_list("x-request-id") == ["client-req-0001"]
@@ -164,7 +138,7 @@ async def test_request_id_comes_back_on_a_gateway_problem(gateway_db):
 
 
 async def test_request_id_is_forwarded_and_comes_back_once(gateway_db):
-    async with Upstream(echo) as upstream, gateway_with(gateway_db, {"registry": upstream.url}) as http:
+    async with Upstream(echo) as upstream, gateway_client(gateway_db, {"registry": upstream.url}) as http:
         response = await http.get("/api/v1/registry/households", headers={"X-Request-ID": "client-req-0002"})
         assert response.status_code == 201, response.text
         assert response.json()["headers"]["x-request-id"] == "client-req-0002"
@@ -172,7 +146,7 @@ async def test_request_id_is_forwarded_and_comes_back_once(gateway_db):
 
 
 async def test_an_unusable_request_id_is_replaced(gateway_db):
-    async with Upstream(echo) as upstream, gateway_with(gateway_db, {"registry": upstream.url}) as http:
+    async with Upstream(echo) as upstream, gateway_client(gateway_db, {"registry": upstream.url}) as http:
         response = await http.get("/api/v1/registry/x", headers={"X-Request-ID": "bad id with spaces"})
         assert response.status_code == 201
         sent_upstream = response.json()["headers"]["x-request-id"]
@@ -181,7 +155,7 @@ async def test_an_unusable_request_id_is_replaced(gateway_db):
 
 
 async def test_request_is_forwarded_as_sent(gateway_db):
-    async with Upstream(echo) as upstream, gateway_with(gateway_db, {"registry": upstream.url}) as http:
+    async with Upstream(echo) as upstream, gateway_client(gateway_db, {"registry": upstream.url}) as http:
         response = await http.post(
             "/api/v1/registry/households?region=500230&status=not_lifted",
             content=b'{"household_no": "1"}',
@@ -205,7 +179,7 @@ async def test_request_is_forwarded_as_sent(gateway_db):
 
 
 async def test_gateway_routes_are_not_forwarded(gateway_db):
-    async with gateway_with(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
+    async with gateway_client(gateway_db, {"registry": f"http://127.0.0.1:{closed_port()}"}) as http:
         assert (await http.get("/healthz")).status_code == 200
         jwks = await http.get("/.well-known/jwks.json")
         assert jwks.status_code == 200
