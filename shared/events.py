@@ -39,7 +39,7 @@ from shared.ids import uuid7
 from shared.pagination import Page, PageParams, after_id, page_of, page_params
 from shared.pii import PiiCipher
 from shared.schemas.events import EVENT_TYPES, EventEnvelope
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, common_settings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 
@@ -405,7 +405,11 @@ class SubscriptionCreate(BaseModel):
     url: HttpUrl
     event_types: list[str] = Field(min_length=1, description='事件类型，"*" 表示全部 Event types, "*" for all')
     secret: str | None = Field(
-        None, min_length=16, max_length=200, description="留空则自动生成 Made up when left out; shown only once"
+        None,
+        min_length=16,
+        max_length=200,
+        description="留空时：内部服务用内部事件密钥，外部 webhook 自动生成；只返回一次 Left out: the internal events "
+        "secret for an internal service, a new one for a webhook; shown only once",
     )
 
 
@@ -482,7 +486,9 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
     ) -> SubscriptionOut:
         """Subscribe a service or a department's webhook to events 新建事件订阅"""
         _check_types(body.event_types)
-        secret = body.secret or secrets.token_urlsafe(32)
+        # An internal service's inbox checks the internal events secret; a department's webhook gets its own.
+        default = common_settings().internal_events_secret() if body.kind == "internal" else secrets.token_urlsafe(32)
+        secret = body.secret or default
         now = utcnow()
         values = {"id": uuid7(), "name": body.name, "kind": body.kind, "url": str(body.url),
                   "secret_enc": request.app.state.cipher.encrypt(secret), "event_types": body.event_types,
@@ -490,7 +496,8 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
         await session.execute(subs.insert().values(**values))
         await audit.record(principal, action="subscription.create", entity="subscription", entity_id=values["id"],
                            changes={"name": body.name, "url": str(body.url), "event_types": body.event_types})  # fmt: skip
-        return out(await load(session, values["id"]), secret=secret)
+        shown = None if body.kind == "internal" and body.secret is None else secret  # the internal one stays hidden
+        return out(await load(session, values["id"]), secret=shown)
 
     @router.get("/subscriptions", operation_id=f"{service}_list_subscriptions", response_model=list[SubscriptionOut])
     async def list_subscriptions(session: SessionDep, principal: Manager) -> list[SubscriptionOut]:

@@ -2,6 +2,9 @@
 
 import json
 
+import sqlalchemy as sa
+
+from services.registry.models import events
 from shared.events import sign
 from shared.ids import uuid7
 from shared.settings import common_settings
@@ -111,3 +114,14 @@ async def test_the_ledger_is_scoped_and_paged_in_time_order(registry):
     assert workbook.status_code == 200
     assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert workbook.content[:2] == b"PK"
+
+
+async def test_an_internal_subscription_signs_with_the_internal_secret(registry):
+    internal = {**HOOK, "kind": "internal", "url": "http://127.0.0.1:8002/api/v1/relief/events/inbox"}
+    created = await registry.post("/api/v1/registry/subscriptions", json=internal)
+    assert created.status_code == 201 and created.json()["secret"] is None  # never shown
+    async with registry.app.state.session_factory() as session:
+        stored = await session.scalar(
+            sa.select(events.subscriptions.c.secret_enc).where(events.subscriptions.c.id == created.json()["id"])
+        )
+    assert registry.app.state.cipher.decrypt(stored) == common_settings().internal_events_secret()
