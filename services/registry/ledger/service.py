@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -10,10 +9,10 @@ from pydantic import BaseModel
 from services.registry.context import Ctx
 from services.registry.households.service import household_in_scope
 from services.registry.models import LedgerEntry
+from shared.dates import SHANGHAI
 from shared.errors import InvalidCursor
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXPORT_LIMIT = 50_000
 
 
