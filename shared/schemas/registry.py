@@ -171,6 +171,12 @@ class HouseholdUpdate(Patch):
     clearable = frozenset({"address", "phone"})
 
     status: PovertyStatus | None = None
+    status_reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="状态变更原因（改变状态时必填） Why the status changes (required then)",
+    )
     attribute: HouseholdAttribute | None = None
     dibao: bool | None = None
     area_class: AreaClass | None = None

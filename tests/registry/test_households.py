@@ -338,7 +338,7 @@ async def test_updated_since_returns_only_later_changes(registry):
     second = await make_household(registry, VILLAGE)
     assert await listed_ids(registry, updated_since=first["updated_at"]) == [second["id"]]
     assert await listed_ids(registry, updated_since=second["updated_at"]) == []
-    patched = await registry.patch(f"{HOUSEHOLDS}/{first['id']}", json={"status": "lifted"})
+    patched = await registry.patch(f"{HOUSEHOLDS}/{first['id']}", json={"status": "lifted", "status_reason": "x"})
     assert patched.status_code == 200
     assert await listed_ids(registry, updated_since=second["updated_at"]) == [first["id"]]
     assert await listed_ids(registry, updated_since="2000-01-01T00:00:00+08:00") == [second["id"], first["id"]]
@@ -363,7 +363,9 @@ async def test_updated_since_without_offset_is_refused_not_a_crash(registry):
 async def test_patch_household(registry):
     household = await make_household(registry, VILLAGE)
     response = await registry.patch(
-        f"{HOUSEHOLDS}/{household['id']}", FENGDU, json={"status": "lifted", "dibao": False, "address": "新址"}
+        f"{HOUSEHOLDS}/{household['id']}",
+        FENGDU,
+        json={"status": "lifted", "status_reason": "稳定增收", "dibao": False, "address": "新址"},
     )
     assert response.status_code == 200, response.text
     patched = response.json()
@@ -377,13 +379,14 @@ async def test_patch_household(registry):
 
 async def test_patch_household_writes_the_diff_to_the_audit_log(registry):
     household = await make_household(registry, VILLAGE)
-    await registry.patch(f"{HOUSEHOLDS}/{household['id']}", FENGDU, json={"status": "lifted", "dibao": True})
+    body = {"status": "lifted", "status_reason": "稳定增收", "dibao": True}
+    await registry.patch(f"{HOUSEHOLDS}/{household['id']}", FENGDU, json=body)
     [entry] = await audit_entries(registry, CITY_ADMIN, entity_id=household["id"], action="household.update")
     assert entry["actor"] == "fengdu"
     assert entry["actor_roles"] == ["county_officer"]
     assert entry["county_code"] == "500230"
     assert entry["entity"] == "household"
-    assert entry["changes"] == {"status": ["not_lifted", "lifted"]}  # dibao was true already
+    assert entry["changes"] == {"status": ["not_lifted", "lifted"], "status_reason": "稳定增收"}  # dibao was true
     assert entry["request_id"]
 
 
@@ -866,3 +869,23 @@ async def test_birth_date_and_gender_come_from_the_id_number(registry):
     [head] = household["members"]
     assert date.fromisoformat(head["birth_date"]) == date(1988, 8, 8)
     assert head["gender"] == ("male" if int(number[16]) % 2 else "female")
+
+
+async def test_a_status_change_needs_a_reason_and_is_kept_and_announced(registry):
+    household = await make_household(registry, VILLAGE)
+    path = f"{HOUSEHOLDS}/{household['id']}"
+    refused = await registry.patch(path, FENGDU, json={"status": "lifted"})
+    assert_problem(refused, 422, "status_reason_required", "status_reason")
+    assert (await registry.get(path)).json()["status"] == "not_lifted"  # nothing half-written
+    done = await registry.patch(path, FENGDU, json={"status": "lifted", "status_reason": "务工稳定增收"})
+    assert done.status_code == 200 and done.json()["status"] == "lifted"
+    changes = (await registry.get(f"{path}/status-changes", FENGDU)).json()
+    assert [(c["from_status"], c["to_status"], c["reason"]) for c in changes] == [
+        ("not_lifted", "lifted", "务工稳定增收")
+    ]
+    published = (await registry.get("/api/v1/registry/events?type=household.status_changed")).json()["items"]
+    assert [e["data"]["to_status"] for e in published if e["household_id"] == household["id"]] == ["lifted"]
+    ledger = (await registry.get(f"{path}/ledger", FENGDU)).json()["items"]
+    assert "已脱贫：务工稳定增收" in [e["summary"] for e in ledger]
+    same = await registry.patch(path, FENGDU, json={"status": "lifted"})  # no change: no reason needed
+    assert same.status_code == 200

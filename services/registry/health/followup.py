@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 from services.registry.context import Ctx
 from services.registry.errors import HouseholdNotFound
-from services.registry.events import emit, note
+from services.registry.events import note
 from services.registry.health import repository
 from services.registry.health.errors import (
     DateInFuture,
@@ -25,12 +25,11 @@ from services.registry.health.schemas import (
     ReturnToPoverty,
     StatusChangeOut,
 )
-from services.registry.households.service import household_in_scope
+from services.registry.households.service import change_status, household_in_scope
 from services.registry.models import DibaoReferral, Household, StatusChange
 from services.registry.scope import household_scope
 from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.schemas.events import HouseholdStatusChangedV1
 from shared.schemas.registry import PovertyStatus
 
 
@@ -62,14 +61,9 @@ async def return_to_poverty(ctx: Ctx, household_id: str, body: ReturnToPoverty) 
     if household.status == PovertyStatus.not_lifted:
         raise HouseholdNotLifted()
     _not_after_today(body.changed_on, "changed_on")
-    change = StatusChange(
-        household_id=household.id, county_code=household.county_code, from_status=household.status,
-        to_status=PovertyStatus.returned.value, changed_on=body.changed_on, reason=body.reason,
-        recorded_by=ctx.principal.subject,
-    )  # fmt: skip
-    await repository.add(ctx.session, change)
-    household.status = PovertyStatus.returned.value
-    household.updated_at = datetime.now(UTC)
+    change = await change_status(
+        ctx, household, to_status=PovertyStatus.returned.value, changed_on=body.changed_on, reason=body.reason
+    )
     await ctx.session.flush()
     await ctx.audit.record(
         ctx.principal,
@@ -82,19 +76,6 @@ async def return_to_poverty(ctx: Ctx, household_id: str, body: ReturnToPoverty) 
             "reason": body.reason, "status_change_id": change.id,
         },
     )  # fmt: skip
-    payload = HouseholdStatusChangedV1(
-        household_id=household.id, county_code=household.county_code, from_status=change.from_status,
-        to_status=change.to_status, changed_on=change.changed_on, reason=change.reason,
-    )  # fmt: skip
-    await emit(
-        ctx.session,
-        event_type="household.status_changed",
-        payload=payload,
-        summary=f"返贫：{body.reason}",
-        household_id=household.id,
-        county_code=household.county_code,
-        occurred_at=day_start(body.changed_on),
-    )
     return status_change_out(change)
 
 

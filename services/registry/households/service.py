@@ -1,6 +1,6 @@
 """Rules for households (建档立卡户) and their members."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,17 +13,21 @@ from services.registry.errors import (
     IdNumberDuplicate,
     OutOfScope,
     PersonNotFound,
+    StatusReasonRequired,
     VillageNotFound,
 )
+from services.registry.events import emit
 from services.registry.households import repository
-from services.registry.models import Household, Person
+from services.registry.models import Household, Person, StatusChange
 from services.registry.regions import repository as regions
 from services.registry.scope import household_scope
 from shared.audit import diff
 from shared.auth import region_clause
+from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number, mask_phone
 from shared.regions import scope_codes
+from shared.schemas.events import HouseholdStatusChangedV1
 from shared.schemas.registry import (
     HouseholdCreate,
     HouseholdOut,
@@ -34,6 +38,13 @@ from shared.schemas.registry import (
     PersonUpdate,
     Relation,
 )
+
+STATUS_ZH = {
+    "not_lifted": "未脱贫",
+    "lifted": "已脱贫",
+    "returned": "返贫",
+    "lifted_no_policy": "已脱贫（不再享受政策）",
+}
 
 
 def person_out(ctx: Ctx, person: Person) -> PersonOut:
@@ -222,9 +233,42 @@ async def list_households(
     return Page[HouseholdSummary](items=[HouseholdSummary(**_summary_fields(ctx, h)) for h in kept], next_cursor=cursor)
 
 
+async def change_status(
+    ctx: Ctx, household: Household, *, to_status: str, changed_on: date, reason: str
+) -> StatusChange:
+    """A poverty status change: kept as a StatusChange row and announced as household.status_changed."""
+    change = StatusChange(
+        household_id=household.id, county_code=household.county_code, from_status=household.status,
+        to_status=to_status, changed_on=changed_on, reason=reason, recorded_by=ctx.principal.subject,
+    )  # fmt: skip
+    await repository.add(ctx.session, change)
+    household.status = to_status
+    household.updated_at = datetime.now(UTC)
+    payload = HouseholdStatusChangedV1(
+        household_id=household.id, county_code=household.county_code, from_status=change.from_status,
+        to_status=to_status, changed_on=changed_on, reason=reason,
+    )  # fmt: skip
+    label = STATUS_ZH.get(to_status, to_status)
+    await emit(
+        ctx.session, event_type="household.status_changed", payload=payload, summary=f"{label}：{reason}",
+        household_id=household.id, county_code=household.county_code, occurred_at=day_start(changed_on),
+    )  # fmt: skip
+    return change
+
+
 async def update_household(ctx: Ctx, household_id: str, body: HouseholdUpdate) -> HouseholdOut:
     household = await household_in_scope(ctx, household_id)
-    recorded = _apply(ctx, household, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    reason = changes.pop("status_reason", None)
+    status = changes.pop("status", None)
+    recorded = _apply(ctx, household, changes)
+    if status is not None and status != household.status:
+        if not reason:
+            raise StatusReasonRequired(field="status_reason")
+        before = household.status
+        await change_status(ctx, household, to_status=status, changed_on=today(), reason=reason)
+        recorded["status"] = [before, status]
+        recorded["status_reason"] = reason
     await ctx.session.flush()
     await ctx.audit.record(
         ctx.principal,
