@@ -115,9 +115,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # IMMEDIATE: a transaction takes the write lock when it starts, so one that reads and then writes waits its
+        # turn (busy_timeout) instead of failing when another connection wrote in between. SQLite serialises
+        # writers anyway; this is the embedded default, PostgreSQL is the production database.
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -165,6 +165,11 @@ async def registry_app(databases: Databases, verifier: TokenVerifier):
 
     url = await databases.create("registry")
     await upgrade_async("registry", url)
+    # In-process tests hold one transaction open and roll it back; the dispatcher is tested on its own.
+    os.environ["REGISTRY_EVENTS_DISPATCH"] = "false"
+    from services.registry.settings import registry_settings
+
+    registry_settings.cache_clear()
     app = create_app(
         database_url=url, verifier=verifier, cipher=PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
     )

@@ -16,51 +16,14 @@ from shared.ids import uuid7
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
 from shared.schemas.events import ContactRecordedV1, EventEnvelope
+from tests.webhook import Webhook
 
 SECRET = "a-webhook-secret-of-some-length"
 
 
-class Receiver:
-    """A department's webhook on loopback: checks the signature, answers with a configurable status."""
-
+class Receiver(Webhook):
     def __init__(self, status: int = 200):
-        self.status = status
-        self.received: list[EventEnvelope] = []
-        self.bad_signatures = 0
-        self.arrived = asyncio.Event()
-        self.server: asyncio.Server | None = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        headers = {}
-        for line in head.decode("latin-1").split("\r\n")[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
-        if verify_signature([SECRET], headers.get("x-fupin-signature"), body):
-            if self.status == 200:
-                self.received.append(EventEnvelope.model_validate_json(body))
-                self.arrived.set()
-        else:
-            self.bad_signatures += 1
-        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
-        await writer.drain()
-        writer.close()
-
-    async def __aenter__(self) -> "Receiver":
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+        super().__init__(SECRET, status=status)
 
 
 @pytest.fixture(scope="module")
@@ -183,26 +146,23 @@ def test_backoff_doubles_and_is_capped():
 
 
 async def test_a_subscriber_down_gets_every_event_once_back(db, cipher):
-    receiver = Receiver()
-    await receiver.__aenter__()
-    url = receiver.url
-    await receiver.__aexit__()  # the department's system is down while events happen
+    receiver = await Receiver().start()
+    port, url = receiver.port, receiver.url
+    await receiver.stop()  # the department's system is down while events happen
     await subscribe(db, cipher, url, ["*"])
     produced = [contact_event(f"h{i}") for i in range(5)]
     await produce(db, *produced)
     sender = dispatcher(db, cipher)
     assert await sender.dispatch_once() == 5
     assert {r.status for r in await delivery_rows(db)} == {"pending"}
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    back = Receiver()
-    back.server = await asyncio.start_server(back._serve, host, int(port))
+    back = await Receiver().start(port)  # back, at the same address
     try:
         deadline = time.monotonic() + 10
         while len(back.received) < 5 and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
             await sender.dispatch_once()
     finally:
-        await back.__aexit__()
+        await back.stop()
         await sender.stop()
     assert sorted(e.id for e in back.received) == sorted(e.id for e in produced)
     assert {r.status for r in await delivery_rows(db)} == {"delivered"}
