@@ -108,19 +108,19 @@ async def test_same_key_on_another_route_is_409(registry):
 async def test_repeated_patch_is_applied_once(registry):
     household = await make_household(registry, VILLAGE)
     path = f"{HOUSEHOLDS}/{household['id']}"
-    first = await registry.patch(path, json={"status": "lifted"}, headers=key("p-1"))
+    first = await registry.patch(path, json={"status": "lifted", "status_reason": "r"}, headers=key("p-1"))
     assert first.status_code == 200
     # Someone else changes the household in between: the repeat must not undo it.
-    assert (await registry.patch(path, json={"status": "returned"})).status_code == 200
-    repeat = await registry.patch(path, json={"status": "lifted"}, headers=key("p-1"))
+    assert (await registry.patch(path, json={"status": "returned", "status_reason": "r"})).status_code == 200
+    repeat = await registry.patch(path, json={"status": "lifted", "status_reason": "r"}, headers=key("p-1"))
     assert repeat.status_code == 200
     assert repeat.headers["idempotent-replayed"] == "true"
     assert repeat.json() == first.json()
     assert (await registry.get(path)).json()["status"] == "returned"
     updates = await audit_entries(registry, CITY_ADMIN, entity_id=household["id"], action="household.update")
     assert [e["changes"] for e in updates] == [
-        {"status": ["lifted", "returned"]},
-        {"status": ["not_lifted", "lifted"]},
+        {"status": ["lifted", "returned"], "status_reason": "r"},
+        {"status": ["not_lifted", "lifted"], "status_reason": "r"},
     ]
 
 

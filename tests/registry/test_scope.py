@@ -56,7 +56,9 @@ async def test_officer_list_holds_only_own_county(registry):
 
 async def test_officer_cannot_patch_other_county_household(registry):
     fengdu = await make_household(registry, "500230101201")
-    response = await registry.patch(f"{HOUSEHOLDS}/{fengdu['id']}", WANZHOU, json={"status": "lifted"})
+    response = await registry.patch(
+        f"{HOUSEHOLDS}/{fengdu['id']}", WANZHOU, json={"status": "lifted", "status_reason": "r"}
+    )
     assert_problem(response, 404, "household_not_found")
     assert (await registry.get(f"{HOUSEHOLDS}/{fengdu['id']}")).json() == fengdu
 
@@ -106,7 +108,9 @@ async def test_township_officer_sees_only_own_township(registry):
     assert await listed_ids(registry, HUWEI_TOWNSHIP) == {huwei["id"]}
     assert (await registry.get(f"{HOUSEHOLDS}/{huwei['id']}", HUWEI_TOWNSHIP)).status_code == 200
     assert_problem(await registry.get(f"{HOUSEHOLDS}/{shetan['id']}", HUWEI_TOWNSHIP), 404, "household_not_found")
-    patched = await registry.patch(f"{HOUSEHOLDS}/{shetan['id']}", HUWEI_TOWNSHIP, json={"status": "lifted"})
+    patched = await registry.patch(
+        f"{HOUSEHOLDS}/{shetan['id']}", HUWEI_TOWNSHIP, json={"status": "lifted", "status_reason": "r"}
+    )
     assert_problem(patched, 404, "household_not_found")
 
 
@@ -175,13 +179,17 @@ async def test_cadre_cannot_read_unpaired_household_in_own_village(registry, pai
 
 
 async def test_cadre_updates_paired_household_only(registry, paired):
-    ok = await registry.patch(f"{HOUSEHOLDS}/{paired['mine']['id']}", CADRE, json={"status": "lifted"})
+    ok = await registry.patch(
+        f"{HOUSEHOLDS}/{paired['mine']['id']}", CADRE, json={"status": "lifted", "status_reason": "r"}
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "lifted"
     person = paired["mine"]["members"][1]
     ok = await registry.patch(f"{PERSONS}/{person['id']}", CADRE, json={"migrant_status": "in_city"})
     assert ok.status_code == 200
-    refused = await registry.patch(f"{HOUSEHOLDS}/{paired['other']['id']}", CADRE, json={"status": "lifted"})
+    refused = await registry.patch(
+        f"{HOUSEHOLDS}/{paired['other']['id']}", CADRE, json={"status": "lifted", "status_reason": "r"}
+    )
     assert_problem(refused, 404, "household_not_found")
     assert (await registry.get(f"{HOUSEHOLDS}/{paired['other']['id']}")).json()["status"] == "not_lifted"
 
