@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, region_clause, require
 from shared.db import SessionDep, utcnow
 from shared.ids import uuid7
-from shared.pagination import Page, PageParams, after_id, page_of, page_params
+from shared.pagination import Page, Paging, after_id, page_of
 
 
 class AuditTrail:
@@ -80,7 +80,7 @@ def audit_router(prefix: str, tag: str) -> APIRouter:
         request: Request,
         session: SessionDep,
         principal: Annotated[Principal, Depends(require("audit:read"))],
-        page: Annotated[PageParams, Depends(page_params)],
+        page: Paging,
         entity_id: str | None = None,
         actor: str | None = None,
         action: str | None = None,

@@ -36,7 +36,7 @@ from shared.auth import Principal, require
 from shared.db import Database, SessionDep, UTCDateTime, utcnow
 from shared.errors import domain_error
 from shared.ids import uuid7
-from shared.pagination import Page, PageParams, after_id, page_of, page_params
+from shared.pagination import Page, Paging, after_id, page_of
 from shared.pii import PiiCipher
 from shared.schemas.events import EVENT_TYPES, EventEnvelope
 from shared.settings import ServiceSettings, common_settings
@@ -568,7 +568,7 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
     async def list_deliveries(
         session: SessionDep,
         principal: Manager,
-        page: Annotated[PageParams, Depends(page_params)],
+        page: Paging,
         status: str | None = None,
         subscription_id: str | None = None,
     ) -> Page[DeliveryOut]:
@@ -609,7 +609,7 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
     async def list_events(
         session: SessionDep,
         principal: Manager,
-        page: Annotated[PageParams, Depends(page_params)],
+        page: Paging,
         type: str | None = None,
     ) -> Page[EventEnvelope]:
         """Events this service published, newest first 已发布事件"""

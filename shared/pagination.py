@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.errors import InvalidCursor
@@ -31,6 +31,9 @@ def page_params(
 
 
 T = TypeVar("T")
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,19 +1,16 @@
 """Assistance cadres (帮扶干部) and cadre–household pairings (结对帮扶)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from services.registry.cadres import service
 from services.registry.context import context_for
 from shared.idempotency import IdempotencyDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, Paging
 from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: cadres 帮扶干部"])
 Reader = context_for("registry:read")
 Manager = context_for("cadres:manage")
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("/cadres", operation_id="registry_create_cadre", response_model=CadreOut, status_code=201)

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from services.registry.contacts import fiveones, service
@@ -35,12 +35,11 @@ from services.registry.contacts.schemas import (
 from services.registry.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: contacts 帮扶联系"])
 Reader = context_for("registry:read")
 Recorder = context_for("contacts:record")
-Paging = Annotated[PageParams, Depends(page_params)]
 Region = Annotated[
     str | None,
     Query(

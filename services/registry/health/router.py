@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from services.registry.context import context_for
@@ -27,7 +27,7 @@ from services.registry.health.schemas import (
 )
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: monitoring 疫情监测"])
 Reader = context_for("registry:read")
@@ -35,7 +35,6 @@ Updater = context_for("registry:update")
 Recorder = context_for("health:record")
 FlagManager = context_for("flags:manage")
 DibaoDecider = context_for("dibao:decide")
-Paging = Annotated[PageParams, Depends(page_params)]
 AsOf = Annotated[date | None, Query(description="统计日期（默认今天，北京时间） The day to judge on; today by default")]
 
 

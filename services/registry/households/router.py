@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from services.registry.context import context_for
 from services.registry.households import service
 from shared.idempotency import IdempotencyDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, Paging
 from shared.schemas.common import IdNumber
 from shared.schemas.registry import (
     HouseholdAttribute,
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/api/v1/registry", tags=["registry: households 贫困
 Reader = context_for("registry:read")
 Creator = context_for("registry:create")
 Updater = context_for("registry:update")
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("/households", operation_id="registry_create_household", response_model=HouseholdOut, status_code=201)

@@ -1,8 +1,6 @@
 """The household ledger (台账), and the inbox where other services' events arrive for it."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -13,12 +11,11 @@ from services.registry.ledger.service import LedgerEntryOut
 from shared.db import SessionDep
 from shared.events import signed_envelope
 from shared.excel import xlsx_response
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, Paging
 from shared.settings import common_settings
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: ledger 台账"])
 Reader = context_for("registry:read")
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get(
