@@ -6,6 +6,7 @@ from services.registry.cadres.router import router as cadres_router
 from services.registry.contacts.router import router as contacts_router
 from services.registry.health.router import router as health_router
 from services.registry.households.router import router as households_router
+from services.registry.imports.router import router as imports_router
 from services.registry.ledger.router import router as ledger_router
 from services.registry.models import events, plumbing
 from services.registry.parameters.router import router as parameters_router
@@ -37,6 +38,7 @@ def create_app(
         routers=[
             regions_router,
             households_router,
+            imports_router,
             cadres_router,
             health_router,
             contacts_router,

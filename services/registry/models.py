@@ -392,3 +392,41 @@ class LedgerEntry(Base):
     summary: Mapped[str] = mapped_column(sa.String(300))
     details: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Imports (导入) --------------------------------------------------------------------------------------------
+
+
+class ImportJob(Base):
+    """导入任务: households and persons imported from an office's XLSX or CSV ledger, its progress and errors.
+
+    `errors` keeps the first 200 errors with ID numbers and phones masked; `error_report_enc` keeps the report
+    (up to 10,000 errors, bad values as typed) encrypted with the PII key.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (sa.Index("ix_import_jobs_created_by_id", "created_by", "id"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    file_format: Mapped[str] = mapped_column(sa.String(10))
+    file_size: Mapped[int] = mapped_column(sa.BigInteger)
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    rows_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    households_created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    persons_created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    errors: Mapped[list] = mapped_column(sa.JSON, default=list)
+    error_report_enc: Mapped[str | None] = mapped_column(sa.Text)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_by_roles: Mapped[list] = mapped_column(sa.JSON)
+    scope: Mapped[list] = mapped_column(sa.JSON)
+    county_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,61 @@
+"""The import jobs running in this process: each an asyncio task, one at a time, stopped with the service."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from services.registry.imports.run import Progress, Sessions, run_import
+from shared.pii import PiiCipher
+
+
+class ImportRunner:
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._progress: dict[str, Progress] = {}
+        # Imports are CPU- and write-heavy: the next one waits, queued, rather than halving both.
+        self._turn = asyncio.Lock()
+
+    async def start(self, job_id: str, *, sessions: Sessions, cipher: PiiCipher, source: Path) -> None:
+        """Run the job in the background; the stored file is deleted when it ends.
+
+        A coroutine only so that it runs on the event loop when called as a request's background task.
+        """
+        progress = self._progress[job_id] = Progress()
+        self._tasks[job_id] = asyncio.create_task(
+            self._run(job_id, sessions, cipher, source, progress), name=f"import {job_id}"
+        )
+
+    async def _run(self, job_id: str, sessions: Sessions, cipher: PiiCipher, source: Path, progress: Progress) -> None:
+        try:
+            await run_import(
+                job_id, sessions=sessions, cipher=cipher, source=source, progress=progress, turn=self._turn
+            )
+        finally:
+            await asyncio.to_thread(source.unlink, missing_ok=True)
+            self._tasks.pop(job_id, None)
+            self._progress.pop(job_id, None)
+
+    def progress(self, job_id: str) -> Progress | None:
+        """The live state of a job running in this process."""
+        return self._progress.get(job_id)
+
+    async def wait(self, job_id: str, timeout_s: float) -> None:
+        """Until the job has ended (at once when it is not running here), or TimeoutError after `timeout_s`."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+
+    async def stop(self) -> None:
+        """Cancel the running jobs: each rolls back its data and ends failed."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def runner_of(state: Any) -> ImportRunner:
+    """The app's runner (app.state.imports), made on first use."""
+    runner = getattr(state, "imports", None)
+    if runner is None:
+        runner = state.imports = ImportRunner()
+    return runner
