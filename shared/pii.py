@@ -10,6 +10,7 @@ import hmac
 import os
 import re
 from datetime import date
+from operator import mul
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -71,8 +72,7 @@ class InvalidIdNumber(ValueError):
 
 
 def check_character(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def normalize_id_number(value: str, *, today: date | None = None) -> str:
