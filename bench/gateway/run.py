@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,13 +22,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = """worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.err;
+pid {tmp}/{name}.pid;
+error_log {tmp}/{name}.err;
 events {{ worker_connections 1024; }}
 http {{
   access_log off;
-  client_body_temp_path {tmp}/nginx-body;
-  proxy_temp_path {tmp}/nginx-proxy;
+  client_body_temp_path {tmp}/{name}-body;
+  proxy_temp_path {tmp}/{name}-proxy;
   upstream be {{ server 127.0.0.1:{upstream}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{port};
@@ -127,8 +128,13 @@ def start_nginx(tmp: Path, name: str, upstream: int, port: int) -> None:
 
 
 def stop_nginx(tmp: Path, name: str) -> None:
-    if (tmp / f"{name}.pid").exists():
-        subprocess.run(["nginx", "-c", str(tmp / f"{name}.conf"), "-s", "stop"], check=False, capture_output=True)
+    """Stop the nginx master by its pid file (and with it its workers)."""
+    pid_file = tmp / f"{name}.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
 
 
 def main() -> None:
