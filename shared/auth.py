@@ -213,8 +213,3 @@ def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"
     return dependency
-
-
-def Permission(permission: str) -> Any:
-    """`principal: Permission("registry:read")` in a route signature."""
-    return Annotated[Principal, Depends(require(permission))]

@@ -146,10 +146,6 @@ class Database:
         await self.engine.dispose()
 
 
-def database(request: Request) -> Database:
-    return request.app.state.db
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit when the route returns, roll back when it raises."""
     session_factory = getattr(request.app.state, "session_factory", None) or request.app.state.db.sessions
@@ -164,4 +160,3 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit happens before the response is sent, so a failed commit is never answered 2xx.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-DatabaseDep = Annotated[Database, Depends(database)]

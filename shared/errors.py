@@ -49,7 +49,6 @@ def domain_error(name: str, status: int, code: str, zh: str, en: str) -> type[Do
     return type(name, (DomainError,), {"status": status, "code": code, "zh": zh, "en": en})
 
 
-NotFound = domain_error("NotFound", 404, "not_found", "未找到请求的资源", "The resource was not found")
 Unauthenticated = domain_error(
     "Unauthenticated", 401, "unauthenticated", "未登录或令牌无效", "Missing or invalid access token"
 )

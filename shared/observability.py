@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -160,7 +160,3 @@ def install_observability(app: FastAPI, service: str, checks: dict[str, Readines
     app.state.metrics = metrics
     app.add_middleware(RequestIdMiddleware, metrics=metrics)
     app.include_router(health_router(metrics, checks))
-
-
-def request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)

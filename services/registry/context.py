@@ -1,15 +1,16 @@
 """What every registry rule needs for one request: the session, the caller, the audit trail, the PII cipher."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import AuditDep, AuditTrail
+from shared.audit import AuditDep, AuditTrail, diff
 from shared.auth import Principal, require
 from shared.db import SessionDep
-from shared.pii import PiiCipher
+from shared.pii import PiiCipher, mask_phone
 
 
 @dataclass
@@ -28,6 +29,27 @@ class Ctx:
         if encrypted is None:
             return None
         return self.cipher.decrypt(encrypted) if self.reveals_pii else masked
+
+    def sealed_phone(self, phone: str | None) -> dict[str, str | None]:
+        """The phone columns of a row: encrypted value and its mask (both None when there is no phone)."""
+        if phone is None:
+            return {"phone_enc": None, "phone_masked": None}
+        return {"phone_enc": self.cipher.encrypt(phone), "phone_masked": mask_phone(phone)}
+
+    def apply(self, row: Any, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set the changed fields of a row (the phone sealed) and return what the audit log keeps of them."""
+        before = {k: getattr(row, k) for k in changes if k != "phone"}
+        for key, value in changes.items():
+            if key == "phone":
+                for column, stored in self.sealed_phone(value).items():
+                    setattr(row, column, stored)
+            else:
+                setattr(row, key, value)
+        row.updated_at = datetime.now(UTC)
+        recorded = diff(before, {k: v for k, v in changes.items() if k != "phone"})
+        if "phone" in changes:
+            recorded["phone"] = "changed"
+        return recorded
 
     async def audit_pii_read(self, entity: str, ids: list[str]) -> None:
         """Every unmasked read of personal data leaves an audit row."""

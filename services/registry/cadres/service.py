@@ -22,9 +22,7 @@ from services.registry.households import repository as households
 from services.registry.models import Cadre, Pairing
 from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
-from shared.audit import diff
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.pii import mask_phone
 from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 
 
@@ -76,8 +74,7 @@ async def create_cadre(ctx: Ctx, body: CadreCreate) -> CadreOut:
         county_code=region.county_code,
         township_code=body.region_code[:9] if len(body.region_code) >= 9 else None,
         username=body.username,
-        phone_enc=ctx.cipher.encrypt(body.phone) if body.phone else None,
-        phone_masked=mask_phone(body.phone) if body.phone else None,
+        **ctx.sealed_phone(body.phone),
     )
     try:
         await repository.add(ctx.session, cadre)
@@ -120,17 +117,7 @@ async def list_cadres(ctx: Ctx, page: PageParams, *, active: bool | None) -> Pag
 
 async def update_cadre(ctx: Ctx, cadre_id: str, body: CadreUpdate) -> CadreOut:
     cadre = await _cadre(ctx, cadre_id)
-    changes = body.model_dump(exclude_unset=True)
-    phone = changes.pop("phone", None)
-    before = {k: getattr(cadre, k) for k in changes}
-    for key, value in changes.items():
-        setattr(cadre, key, value)
-    recorded = diff(before, changes)
-    if "phone" in body.model_fields_set:
-        cadre.phone_enc = ctx.cipher.encrypt(phone) if phone else None
-        cadre.phone_masked = mask_phone(phone) if phone else None
-        recorded["phone"] = "changed"
-    cadre.updated_at = datetime.now(UTC)
+    recorded = ctx.apply(cadre, body.model_dump(exclude_unset=True))
     await ctx.session.flush()
     await ctx.audit.record(
         ctx.principal,

@@ -21,11 +21,10 @@ from services.registry.households import repository
 from services.registry.models import Household, Person, StatusChange
 from services.registry.regions import repository as regions
 from services.registry.scope import household_scope
-from shared.audit import diff
 from shared.auth import region_clause
 from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.pii import birth_date_of, gender_of, mask_id_number, mask_phone
+from shared.pii import birth_date_of, gender_of, mask_id_number
 from shared.regions import scope_codes
 from shared.schemas.events import HouseholdStatusChangedV1
 from shared.schemas.registry import (
@@ -89,28 +88,6 @@ async def _household_out(ctx: Ctx, household: Household) -> HouseholdOut:
     return HouseholdOut(**_summary_fields(ctx, household), members=[person_out(ctx, m) for m in members])
 
 
-def _encrypt_phone(ctx: Ctx, phone: str | None) -> dict[str, str | None]:
-    if phone is None:
-        return {"phone_enc": None, "phone_masked": None}
-    return {"phone_enc": ctx.cipher.encrypt(phone), "phone_masked": mask_phone(phone)}
-
-
-def _apply(ctx: Ctx, row: Household | Person, changes: dict[str, Any]) -> dict[str, Any]:
-    """Set the changed fields (the phone encrypted) and return what the audit log keeps of them."""
-    before = {k: getattr(row, k) for k in changes if k != "phone"}
-    for key, value in changes.items():
-        if key == "phone":
-            for column, stored in _encrypt_phone(ctx, value).items():
-                setattr(row, column, stored)
-        else:
-            setattr(row, key, value)
-    row.updated_at = datetime.now(UTC)
-    recorded = diff(before, {k: v for k, v in changes.items() if k != "phone"})
-    if "phone" in changes:
-        recorded["phone"] = "changed"
-    return recorded
-
-
 def _new_person(ctx: Ctx, household: Household, member: PersonCreate, id_hash: str) -> Person:
     return Person(
         household_id=household.id,
@@ -125,7 +102,7 @@ def _new_person(ctx: Ctx, household: Household, member: PersonCreate, id_hash: s
         relation=member.relation,
         labour_capacity=member.labour_capacity,
         migrant_status=member.migrant_status,
-        **_encrypt_phone(ctx, member.phone),
+        **ctx.sealed_phone(member.phone),
     )
 
 
@@ -166,7 +143,7 @@ async def create_household(ctx: Ctx, body: HouseholdCreate) -> HouseholdOut:
         address=body.address,
         head_name=head.name,
         member_count=len(body.members),
-        **_encrypt_phone(ctx, body.phone),
+        **ctx.sealed_phone(body.phone),
     )
     await repository.add(ctx.session, household)
     people = [_new_person(ctx, household, m, h) for m, h in zip(body.members, hashes, strict=True)]
@@ -261,7 +238,7 @@ async def update_household(ctx: Ctx, household_id: str, body: HouseholdUpdate) -
     changes = body.model_dump(exclude_unset=True)
     reason = changes.pop("status_reason", None)
     status = changes.pop("status", None)
-    recorded = _apply(ctx, household, changes)
+    recorded = ctx.apply(household, changes)
     if status is not None and status != household.status:
         if not reason:
             raise StatusReasonRequired(field="status_reason")
@@ -333,7 +310,7 @@ async def update_person(ctx: Ctx, person_id: str, body: PersonUpdate) -> PersonO
     changes = body.model_dump(exclude_unset=True)
     if "relation" in changes and (person.relation == Relation.head) != (changes["relation"] == Relation.head):
         raise HeadCannotChange(field="relation")
-    recorded = _apply(ctx, person, changes)
+    recorded = ctx.apply(person, changes)
     if "name" in changes and person.relation == Relation.head:
         household = await household_in_scope(ctx, person.household_id)
         household.head_name = person.name
