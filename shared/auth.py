@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 
 import httpx
@@ -80,12 +81,12 @@ class Principal:
         """A village cadre sees the households paired with them, not a whole region."""
         return set(self.roles) == {"village_cadre"}
 
-    @property
+    @cached_property
     def prefixes(self) -> tuple[str, ...]:
         return tuple(scope_prefix(code) for code in self.regions)
 
     def covers(self, code: str | None) -> bool:
-        return code is not None and any(code.startswith(p) for p in self.prefixes)
+        return code is not None and code.startswith(self.prefixes)
 
     def region_clause(self, *columns: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
         """A WHERE clause keeping rows in scope; `columns` are tried finest first (county, township, village)."""

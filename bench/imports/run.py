@@ -137,7 +137,7 @@ async def prepared_records(db: Database, cipher: PiiCipher, source: Path) -> loa
         await validator.look_up(session, found)
         await validator.finish(session)
     households = list(validator.households.values())
-    return load.prepare(households, cipher, utcnow())
+    return load.prepare(households, utcnow())
 
 
 async def timed_copy(url: str, records: load.Records) -> float:

@@ -246,6 +246,14 @@ def test_each_encryption_uses_a_fresh_nonce(cipher):
     assert cipher.decrypt(first) == cipher.decrypt(second) == "11010519491231002X"
 
 
+def test_encrypt_many_gives_each_value_its_own_nonce(cipher):
+    values = ["11010519491231002X", "11010519491231002X", "13812341234", ""]
+    tokens = cipher.encrypt_many(values)
+    assert [cipher.decrypt(t) for t in tokens] == values
+    assert len({base64.b64decode(t)[:12] for t in tokens}) == len(values)
+    assert cipher.encrypt_many([]) == []
+
+
 def test_tampered_ciphertext_is_rejected(cipher):
     raw = bytearray(base64.b64decode(cipher.encrypt("13812341234")))
     raw[-1] ^= 0x01
@@ -275,6 +283,17 @@ def test_blind_index_is_keyed():
     value = "11010519491231002X"
     assert same_index_key.blind_index(value) == also_same.blind_index(value)
     assert same_index_key.blind_index(value) != other_index_key.blind_index(value)
+
+
+def test_blind_index_is_hmac_sha256_of_the_index_key():
+    # stored indexes must keep matching: the precomputed pads are RFC 2104's HMAC, byte for byte
+    import hashlib
+    import hmac
+
+    index_key = os.urandom(32)
+    for value in ["11010519491231002X", "", "张秀华"]:
+        expected = hmac.new(index_key, value.encode(), hashlib.sha256).hexdigest()
+        assert PiiCipher(os.urandom(32), index_key).blind_index(value) == expected
 
 
 def test_blind_index_is_not_a_plain_hash(cipher):

@@ -1,6 +1,6 @@
 """Writing validated households and their members: COPY on PostgreSQL, batched executemany inserts on SQLite.
 
-Rows are prepared as plain tuples in the tables' column order (ID numbers and phones encrypted, blind-indexed,
+Rows are prepared as plain tuples in the tables' column order (ID numbers and phones as the validation sealed them,
 masked), a chunk at a time, so that a chunk can be prepared in a worker thread while the previous one is written.
 """
 
@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.imports.validate import HouseholdDraft
+from services.registry.imports.validate import HouseholdDraft, Member
 from services.registry.models import Household, Person
 from shared.ids import uuid7
-from shared.pii import PiiCipher, birth_date_of, gender_of, mask_id_number, mask_phone
+from shared.pii import birth_date_of, gender_of, mask_id_number, mask_phone
 
 # About 5,000 persons: a households chunk and its persons are written together (persons refer to households).
 HOUSEHOLDS_PER_CHUNK = 1600
@@ -56,9 +56,9 @@ def uuid7_run(count: int) -> list[str]:
 Records = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-def prepare(households: Sequence[HouseholdDraft], cipher: PiiCipher, now: datetime) -> Records:
-    """The household and person rows of `households`, as tuples in HOUSEHOLD_COLUMNS and PERSON_COLUMNS order."""
-    encrypt = cipher.encrypt
+def prepare(households: Sequence[HouseholdDraft], now: datetime) -> Records:
+    """The household and person rows of `households`, as tuples in HOUSEHOLD_COLUMNS and PERSON_COLUMNS order
+    (ID numbers and phones come sealed from the validation)."""
     household_ids = uuid7_run(len(households))
     person_ids = iter(uuid7_run(sum(len(h.members) for h in households)))
     household_rows = []
@@ -69,7 +69,7 @@ def prepare(households: Sequence[HouseholdDraft], cipher: PiiCipher, now: dateti
         county = household.county_code
         head = household.head
         assert head is not None  # a household without a head never validates
-        head_phone = _sealed(encrypt, head.phone)
+        head_phone = _phone(head)
         household_rows.append(
             (
                 household_id, household.household_no, village, township, county, household.value("status"),
@@ -79,10 +79,10 @@ def prepare(households: Sequence[HouseholdDraft], cipher: PiiCipher, now: dateti
         )  # fmt: skip
         for member in household.members:
             number = member.id_number
-            phone_enc, phone_masked = head_phone if member is head else _sealed(encrypt, member.phone)
+            phone_enc, phone_masked = head_phone if member is head else _phone(member)
             person_rows.append(
                 (
-                    next(person_ids), household_id, county, township, member.name, encrypt(number), member.id_hash,
+                    next(person_ids), household_id, county, township, member.name, member.id_enc, member.id_hash,
                     mask_id_number(number), gender_of(number), birth_date_of(number), member.relation,
                     member.labour_capacity, member.migrant_status, phone_enc, phone_masked, "none", False, now, now,
                 )
@@ -90,10 +90,10 @@ def prepare(households: Sequence[HouseholdDraft], cipher: PiiCipher, now: dateti
     return household_rows, person_rows
 
 
-def _sealed(encrypt: Any, phone: str | None) -> tuple[str | None, str | None]:
-    if phone is None:
+def _phone(member: Member) -> tuple[str | None, str | None]:
+    if member.phone is None:
         return None, None
-    return encrypt(phone), mask_phone(phone)
+    return member.phone_enc, mask_phone(member.phone)
 
 
 class RowsConflict(Exception):

@@ -30,6 +30,7 @@ from services.registry.imports.validate import Found, HouseholdDraft, RowError, 
 from services.registry.models import ImportJob, plumbing
 from shared.audit import AuditTrail
 from shared.auth import Principal, permissions_of
+from shared.dates import today
 from shared.db import utcnow
 from shared.pii import PiiCipher, mask_phone
 
@@ -169,9 +170,9 @@ async def _run(job: ImportJob, recorder: _Recorder, cipher: PiiCipher, source: P
 
     started = time.perf_counter()
     principal = _principal_of(job)
-    validator = Validator(cipher, principal)
+    validator = Validator(cipher, principal, today=today())
     async with recorder.sessions() as session:
-        writer = _Writer(session, recorder, cipher)
+        writer = _Writer(session, recorder)
         # All or nothing on PostgreSQL: households are written as they complete, in the transaction a later error
         # rolls back, so the database's work overlaps the checking of the rows that follow. Not on SQLite, whose
         # write lock would then shut every other request out for the whole validation, not only the writing.
@@ -230,7 +231,7 @@ async def _check(
     """Feed every chunk to the validator and look up what it found; with `stream`, write the households each
     chunk completes, as long as there is no error and every household's rows come together.
 
-    A worker thread feeds chunk k+1 and prepares the households chunk k made ready (encryption, hashing) while the
+    A worker thread feeds chunk k+1 and prepares the households chunk k made ready while the
     event loop COPYs those of chunk k-1: the Python work and the database's work overlap. The database is used
     by one statement at a time (look-ups, then COPY), as a single connection allows.
     """
@@ -268,17 +269,16 @@ async def _check(
 class _Writer:
     """Writes households and their members in the data session's one transaction, a chunk at a time."""
 
-    def __init__(self, session: AsyncSession, recorder: _Recorder, cipher: PiiCipher):
+    def __init__(self, session: AsyncSession, recorder: _Recorder):
         self.session = session
         self.recorder = recorder
-        self.cipher = cipher
         self.now = utcnow()
         self.written: list[HouseholdDraft] = []
         self.persons = 0
         self.statement_seconds = 0.0  # in COPY (PostgreSQL) or INSERT (SQLite) statements
 
     def prepare(self, households: list[HouseholdDraft]) -> load.Records:
-        return load.prepare(households, self.cipher, self.now)
+        return load.prepare(households, self.now)
 
     async def copy(self, households: list[HouseholdDraft], records: load.Records) -> None:
         self.statement_seconds += await load.write(self.session, records)

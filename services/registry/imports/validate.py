@@ -31,9 +31,10 @@ from services.registry.imports.columns import (
     ONCE_PER_HOUSEHOLD,
     Column,
 )
+from services.registry.imports.sealing import Sealed, seal
 from services.registry.models import Household, Person, Region
 from shared.auth import Principal
-from shared.pii import InvalidIdNumber, PiiCipher, normalize_id_number, normalize_phone
+from shared.pii import PiiCipher
 from shared.schemas.common import ID_NUMBER_REASONS_ZH
 from shared.schemas.registry import Relation
 
@@ -60,10 +61,12 @@ class Member(NamedTuple):
     name: str
     id_number: str  # normalised; '' when the cell was not a valid number
     id_hash: str
+    id_enc: str
     relation: str
     labour_capacity: str
     migrant_status: str
     phone: str | None
+    phone_enc: str | None
 
 
 _member = partial(tuple.__new__, Member)
@@ -98,6 +101,7 @@ _CHOICES = {c.key: _accepting(c) for c in COLUMNS if c.choices}
 _RELATION, _LABOUR, _MIGRANT = _CHOICES["relation"], _CHOICES["labour_capacity"], _CHOICES["migrant_status"]
 DEFAULT_LABOUR, DEFAULT_MIGRANT = DEFAULTS["labour_capacity"], DEFAULTS["migrant_status"]
 _HEADER = {c.key: c.header for c in COLUMNS}
+_personal_cells = itemgetter(INDEX["id_number"], INDEX["phone"])
 _HOUSEHOLD_KEYS = tuple(c.key for c in HOUSEHOLD_COLUMNS)
 _household_texts = itemgetter(*(INDEX[key] for key in _HOUSEHOLD_KEYS))
 _BLANKS = ("",) * len(_HOUSEHOLD_KEYS)
@@ -122,7 +126,7 @@ class Validator:
     """Collects households and errors over the rows fed to it; `finish` adds the database's verdict."""
 
     def __init__(self, cipher: PiiCipher, principal: Principal, *, today: date | None = None):
-        self.blind_index = cipher.blind_index
+        self.cipher = cipher
         self.principal = principal
         self.today = today or date.today()
         self.households: dict[str, HouseholdDraft] = {}
@@ -150,8 +154,9 @@ class Validator:
     def feed(self, rows: Sequence[tuple[int, tuple[str, ...]]]) -> Found:
         """Check the rows; returns what they brought, for `look_up` and `writable`."""
         self.rows += len(rows)
-        for number, values in rows:
-            self._row(number, values)
+        sealed = seal(self.cipher, self.today, [_personal_cells(values) for _, values in rows])
+        for (number, values), personal in zip(rows, sealed, strict=True):
+            self._row(number, values, personal)
         found, self._found = self._found, Found([], [], [], [])
         return found
 
@@ -175,7 +180,7 @@ class Validator:
         household.county_code = village.county_code or village.code[:6]
         return True
 
-    def _row(self, number: int, values: tuple[str, ...]) -> None:
+    def _row(self, number: int, values: tuple[str, ...], sealed: Sealed) -> None:
         (household_no, _village, name, id_text, relation_text, _status, _attribute, _dibao, _area, phone_text,
          labour_text, migrant_text, _address) = values  # fmt: skip
         errors_before = len(self.errors)
@@ -184,27 +189,20 @@ class Validator:
             self._error(number, "name", name, "required", "必填")
         elif len(name) > NAME_MAX:
             self._error(number, "name", name, "too_long", f"不能超过{NAME_MAX}个字")
-        id_number = id_hash = ""
+        id_number, id_reason, id_hash, id_enc, phone, phone_bad, phone_enc = sealed
         if not id_text:
             self._error(number, "id_number", id_text, "required", "必填")
-        else:
-            try:
-                id_number = normalize_id_number(id_text, today=self.today)
-            except InvalidIdNumber as exc:
-                self._error(number, "id_number", id_text, "id_number_invalid", ID_NUMBER_REASONS_ZH[exc.reason])
-            else:
-                id_hash = self.blind_index(id_number)
+        elif id_reason:
+            self._error(number, "id_number", id_text, "id_number_invalid", ID_NUMBER_REASONS_ZH[id_reason])
         # The dict lookup alone when the value is right; _choice reports a blank or wrong one.
         relation = _RELATION.get(relation_text) or self._choice(number, "relation", relation_text, required=True)
         labour = _LABOUR.get(labour_text) or self._choice(number, "labour_capacity", labour_text) or DEFAULT_LABOUR
         migrant = _MIGRANT.get(migrant_text) or self._choice(number, "migrant_status", migrant_text) or DEFAULT_MIGRANT
-        phone = None
-        if phone_text:
-            try:
-                phone = normalize_phone(phone_text)
-            except ValueError:
-                self._error(number, "phone", phone_text, "phone_invalid", "电话号码格式不正确")
-        member = _member((number, household_no, name, id_number, id_hash, relation, labour, migrant, phone))
+        if phone_bad:
+            self._error(number, "phone", phone_text, "phone_invalid", "电话号码格式不正确")
+        member = _member(
+            (number, household_no, name, id_number, id_hash, id_enc, relation, labour, migrant, phone, phone_enc)
+        )
         if id_hash:
             first = self._seen.get(id_hash)
             if first is None:
