@@ -22,6 +22,14 @@ class AuditTrail:
         self.table = request.app.state.db.tables.audit_log
         self.request_id = getattr(request.state, "request_id", None)
 
+    @classmethod
+    def outside_request(cls, session: AsyncSession, table: sa.Table, request_id: str | None = None) -> "AuditTrail":
+        """A trail for work done outside any request (a background job, a sweep): its session, its table, and the
+        id of the request that started it, if one did."""
+        trail = cls.__new__(cls)
+        trail.session, trail.table, trail.request_id = session, table, request_id
+        return trail
+
     async def record(
         self,
         principal: Principal,

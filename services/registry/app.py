@@ -7,6 +7,7 @@ from services.registry.contacts.router import router as contacts_router
 from services.registry.health.router import router as health_router
 from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
+from services.registry.imports.runner import sweeper_hooks
 from services.registry.ledger.router import router as ledger_router
 from services.registry.models import events, plumbing
 from services.registry.parameters.router import router as parameters_router
@@ -29,6 +30,7 @@ def create_app(
 ) -> FastAPI:
     settings = registry_settings()
     start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings)
+    start_sweeper, stop_sweeper = sweeper_hooks(settings.import_sweep_s)
     return create_service_app(
         name="registry",
         title="fupin registry 监测登记",
@@ -49,6 +51,6 @@ def create_app(
         ],
         verifier=verifier,
         cipher=cipher,
-        on_startup=[start_dispatcher],
-        on_shutdown=[stop_dispatcher],
+        on_startup=[start_dispatcher, start_sweeper],
+        on_shutdown=[stop_sweeper, stop_dispatcher],
     )

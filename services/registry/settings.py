@@ -9,6 +9,8 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
 
     port: int = 8001
+    # seconds between two sweeps of import jobs whose process died (imports/sweep.py); 0: no sweep
+    import_sweep_s: float = 60.0
 
 
 @lru_cache

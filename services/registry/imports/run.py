@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.registry.imports import load
 from services.registry.imports.parse import UnreadableFile, read_rows
 from services.registry.imports.schemas import ImportMode, ImportStatus
+from services.registry.imports.sweep import heartbeat
 from services.registry.imports.validate import Found, HouseholdDraft, RowError, Validator
 from services.registry.models import ImportJob, plumbing
 from shared.audit import AuditTrail
@@ -83,15 +84,6 @@ class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-class JobAudit(AuditTrail):
-    """The audit trail of a job, outside any request: its own session, the request id of the upload."""
-
-    def __init__(self, session: AsyncSession, request_id: str | None):
-        self.session = session
-        self.table = plumbing.audit_log
-        self.request_id = request_id
-
-
 class _Recorder:
     """Writes the job row's state in short transactions of its own, next to the import's data transaction."""
 
@@ -140,10 +132,12 @@ async def run_import(
     """Read, validate and write the job's file; the job row ends done or failed, whatever happens.
 
     `turn`: a lock to wait for first (the job stays queued meanwhile), so that a process runs one import at a time.
+    Queued or running, the job's row is touched every sweep.HEARTBEAT_S: a job whose process died is swept.
     """
     recorder = _Recorder(sessions, job_id, progress or Progress())
     job = await recorder.load()
     seconds: dict[str, float] = {}
+    beat = asyncio.create_task(heartbeat(sessions, job_id), name=f"import {job_id} heartbeat")
     try:
         async with turn or contextlib.nullcontext():
             return await _run(job, recorder, cipher, source, seconds)
@@ -159,6 +153,8 @@ async def run_import(
     except Exception:
         log.exception("import %s failed", job_id)
         return await _fail(recorder, cipher, [], "导入出错，未导入任何数据；请稍后重试或联系管理员", seconds)
+    finally:
+        beat.cancel()
 
 
 async def _run(job: ImportJob, recorder: _Recorder, cipher: PiiCipher, source: Path, seconds: dict) -> Outcome:
@@ -200,7 +196,7 @@ async def _run(job: ImportJob, recorder: _Recorder, cipher: PiiCipher, source: P
         await writer.write_all([h for h in valid if not h.written])
         persons = writer.persons
         message = f"已导入{len(valid)}户{persons}人" + (f"；{skipped}户因有错误未导入" if skipped else "")
-        await JobAudit(session, job.request_id).record(
+        await AuditTrail.outside_request(session, plumbing.audit_log, job.request_id).record(
             principal,
             action="households.import",
             entity="import_job",

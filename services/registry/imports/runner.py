@@ -1,11 +1,20 @@
-"""The import jobs running in this process: each an asyncio task, one at a time, stopped with the service."""
+"""The import jobs running in this process: each an asyncio task, one at a time, stopped with the service; and the
+sweep of the jobs whose process died."""
 
 import asyncio
+import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
+
 from services.registry.imports.run import Progress, Sessions, run_import
+from services.registry.imports.service import imports_dir
+from services.registry.imports.sweep import sweep
 from shared.pii import PiiCipher
+
+log = logging.getLogger("fupin.registry.imports")
 
 
 class ImportRunner:
@@ -59,3 +68,36 @@ def runner_of(state: Any) -> ImportRunner:
     if runner is None:
         runner = state.imports = ImportRunner()
     return runner
+
+
+async def _sweep_forever(sessions: Sessions, every_s: float) -> None:
+    """Sweep now and every `every_s`; the uploaded file of an ended job is deleted when it is on this replica."""
+    while True:
+        try:
+            ended = await sweep(sessions)
+            folder = await asyncio.to_thread(imports_dir)
+            for job_id in ended:
+                await asyncio.to_thread((folder / job_id).unlink, missing_ok=True)
+        except Exception:
+            log.exception("import sweep failed; trying again in %s s", every_s)
+        await asyncio.sleep(every_s)
+
+
+def sweeper_hooks(every_s: float) -> tuple[Any, Any]:
+    """Lifespan hooks: sweep at start and every `every_s` (never when 0), stopped with the service."""
+
+    async def start(app: FastAPI) -> None:
+        app.state.import_sweeper = None
+        if every_s > 0:
+            app.state.import_sweeper = asyncio.create_task(
+                _sweep_forever(app.state.db.sessions, every_s), name="import sweep"
+            )
+
+    async def stop(app: FastAPI) -> None:
+        task = app.state.import_sweeper
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return start, stop
