@@ -9,10 +9,33 @@ class ServiceEntry:
     port: int
     app: str  # uvicorn factory import path
     routed: bool = True  # reached through the gateway under /api/v1/<name>/
+    # The event types it takes from the other services ("*": all), posted to its inbox by their dispatchers
+    consumes: tuple[str, ...] = ()
+    # The event types it publishes
+    produces: tuple[str, ...] = ()
+    # It calls other services with its own token (a gateway client `svc-<name>`, role "service")
+    calls_services: bool = False
+
+    @property
+    def inbox_path(self) -> str:
+        return f"/api/v1/{self.name}/events/inbox"
 
 
 GATEWAY = ServiceEntry("gateway", 8000, "services.gateway.app:create_app", routed=False)
-SERVICES: tuple[ServiceEntry, ...] = (ServiceEntry("registry", 8001, "services.registry.app:create_app"),)
+SERVICES: tuple[ServiceEntry, ...] = (
+    # the household ledger (台账) keeps every other service's events about a household
+    ServiceEntry(
+        "registry", 8001, "services.registry.app:create_app", consumes=("*",),
+        produces=("person.health_changed", "household.status_changed", "household.monitoring_changed",
+                  "village.case_flag_changed", "contact.recorded"),
+    ),
+    ServiceEntry(
+        "relief", 8002, "services.relief.app:create_app", consumes=("person.health_changed",),
+        produces=("relief.case_opened", "relief.case_closed", "relief.period_paid", "insurance.claim_opened",
+                  "insurance.claim_paid"),
+        calls_services=True,
+    ),
+)  # fmt: skip
 ALL = (GATEWAY, *SERVICES)
 
 
@@ -21,3 +44,20 @@ def entry(name: str) -> ServiceEntry:
         if item.name == name:
             return item
     raise KeyError(name)
+
+
+def internal_subscriptions(producer: str) -> list[tuple[str, str, list[str]]]:
+    """(name, inbox URL, event types) of every other service that takes events `producer` publishes: the
+    subscriptions its dispatcher keeps (shared.events.ensure_internal_subscriptions)."""
+    from shared.settings import common_settings
+
+    produced = set(entry(producer).produces)
+    wanted = []
+    for consumer in SERVICES:
+        if consumer.name == producer:
+            continue
+        types = ["*"] if "*" in consumer.consumes else [t for t in consumer.consumes if t in produced]
+        if types:
+            url = common_settings().service_url(consumer.name, consumer.port) + consumer.inbox_path
+            wanted.append((f"internal:{consumer.name}", url, types))
+    return wanted

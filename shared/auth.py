@@ -27,18 +27,25 @@ _OFFICER = {
     "registry:read", "registry:create", "registry:update", "cadres:manage", "health:record", "flags:manage",
     "contacts:record", "registry:import",
 }  # fmt: skip
+_RELIEF_READ = {"relief:read", "insurance:read"}
+_CIVIL_AFFAIRS = _RELIEF_READ | {
+    "relief:standards", "relief:cases", "relief:pay", "relief:approve", "relief:bank", "relief:accounts",
+    "insurance:manage",
+}  # fmt: skip
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "city_admin": frozenset(
-        _OFFICER | {"pii:read", "audit:read", "users:manage", "events:manage", "parameters:manage"}
+        _OFFICER
+        | _RELIEF_READ
+        | {"pii:read", "audit:read", "users:manage", "events:manage", "parameters:manage", "insurance:manage"}
     ),
-    "county_officer": frozenset(_OFFICER | {"pii:read"}),
+    "county_officer": frozenset(_OFFICER | _RELIEF_READ | {"pii:read"}),
     "township_officer": frozenset(_OFFICER - {"registry:import"}),
     "village_cadre": frozenset({"registry:read", "registry:update", "health:record", "contacts:record"}),
-    "civil_affairs": frozenset({"registry:read", "pii:read", "dibao:decide"}),
+    "civil_affairs": frozenset({"registry:read", "pii:read", "dibao:decide"} | _CIVIL_AFFAIRS),
     "human_resources": frozenset({"registry:read"}),
-    "bank_officer": frozenset({"registry:read", "pii:read"}),
+    "bank_officer": frozenset({"registry:read", "pii:read", "relief:read", "relief:bank", "relief:accounts"}),
     "supplies_officer": frozenset({"registry:read"}),
-    "auditor": frozenset({"registry:read", "audit:read"}),
+    "auditor": frozenset({"registry:read", "audit:read"} | _RELIEF_READ),
     "department_system": frozenset({"registry:read"}),
     "service": frozenset({"registry:read"}),
 }

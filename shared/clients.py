@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from shared.observability import request_id_var
+from shared.schemas.registry import HouseholdOut
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -89,3 +90,15 @@ class ServiceClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+class RegistryClient(ServiceClient):
+    """The registry, as other services read it (role "service": registry:read, ID numbers masked)."""
+
+    async def household(self, household_id: str) -> HouseholdOut | None:
+        """The household with its members; None when the registry has no such household."""
+        response = await self.request("GET", f"/api/v1/registry/households/{household_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return HouseholdOut.model_validate(response.json())

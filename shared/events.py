@@ -626,11 +626,41 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
     return router
 
 
-def dispatcher_hooks(tables: EventTables, settings: ServiceSettings) -> tuple[Hook, Hook]:
-    """Lifespan hooks that start the service's dispatcher (unless `<SERVICE>_EVENTS_DISPATCH=false`) and stop it."""
+async def ensure_internal_subscriptions(
+    session: AsyncSession, tables: EventTables, cipher: PiiCipher, wanted: list[tuple[str, str, list[str]]]
+) -> None:
+    """The subscriptions of the other services that take this one's events (name, inbox URL, event types): made
+    when missing, their URL and types brought up to date; one an operator switched off stays off."""
+    subs = tables.subscriptions
+    now = utcnow()
+    for name, url, event_types in wanted:
+        row = (await session.execute(sa.select(subs).where(subs.c.name == name, subs.c.kind == "internal"))).first()
+        if row is None:
+            secret = cipher.encrypt(common_settings().internal_events_secret())
+            await session.execute(
+                subs.insert().values(
+                    id=uuid7(), name=name, kind="internal", url=url, secret_enc=secret, event_types=event_types,
+                    active=True, created_by="system", created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        elif (row.url, row.event_types) != (url, event_types):
+            await session.execute(
+                subs.update().where(subs.c.id == row.id).values(url=url, event_types=event_types, updated_at=now)
+            )
+
+
+def dispatcher_hooks(
+    tables: EventTables, settings: ServiceSettings, internal: list[tuple[str, str, list[str]]] | None = None
+) -> tuple[Hook, Hook]:
+    """Lifespan hooks that start the service's dispatcher (unless `<SERVICE>_EVENTS_DISPATCH=false`) and stop it.
+
+    `internal`: the other services' subscriptions to keep (ensure_internal_subscriptions), when dispatching."""
 
     async def start(app: FastAPI) -> None:
         app.state.dispatcher = None
+        if settings.events_dispatch and internal:
+            async with app.state.db.sessions.begin() as session:
+                await ensure_internal_subscriptions(session, tables, app.state.cipher, internal)
         if settings.events_dispatch:
             app.state.dispatcher = Dispatcher(
                 app.state.db, tables, app.state.cipher, max_attempts=settings.events_max_attempts,

@@ -35,6 +35,12 @@ class CommonSettings(BaseSettings):
         return made.decode().strip()
 
     log_level: str = "INFO"
+    # Where each service is reached by the others (JSON {"relief": "http://relief:8002"}); by default this machine
+    # at the catalog's port.
+    service_urls: dict[str, str] = {}
+
+    def service_url(self, name: str, port: int) -> str:
+        return self.service_urls.get(name, f"http://127.0.0.1:{port}").rstrip("/")
 
     @property
     def effective_jwks_url(self) -> str:
@@ -71,6 +77,14 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return async_dsn(value) if value else value
+
+    def own_credentials(self, service: str) -> tuple[str, str]:
+        """The service's client id and secret at the gateway: as configured, or for a local run `svc-<service>`
+        with a secret generated once into var/keys/ (`fupin up` registers it at the gateway)."""
+        if self.client_id and self.client_secret:
+            return self.client_id, self.client_secret
+        path = common_settings().var_dir / "keys" / f"svc-{service}.secret"
+        return f"svc-{service}", local_secret(path, lambda: secrets.token_urlsafe(32).encode()).decode().strip()
 
     def database_url_or_default(self, service: str) -> str:
         if self.database_url:

@@ -139,6 +139,9 @@ FENGDU = Caller("fengdu", ("county_officer",), ("500230",))
 HUWEI_TOWNSHIP = Caller("huwei", ("township_officer",), ("500230101",))
 AUDITOR = Caller("auditor", ("auditor",), ("500000",))
 CIVIL = Caller("civil", ("civil_affairs",), ("500000",))
+CIVIL2 = Caller("civil2", ("civil_affairs",), ("500000",))  # a second civil-affairs user: the checker
+BANK = Caller("bank", ("bank_officer",), ("500000",))
+RELIEF_SERVICE = Caller("svc-relief", ("service",), ("500000",), kind="client")
 HR = Caller("hr", ("human_resources",), ("500000",))
 
 
@@ -224,6 +227,52 @@ async def _in_rolled_back_transaction(app) -> AsyncIterator[None]:
 async def registry(registry_app, token_for) -> AsyncIterator[Api]:
     async for _ in _in_rolled_back_transaction(registry_app):
         api = Api(registry_app, token_for)
+        yield api
+        await api.http.aclose()
+
+
+# --- relief -----------------------------------------------------------------------------------------------------
+
+
+class _StaticToken:
+    """Client credentials stand-in for in-process tests: a real token of the relief service's own client."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    async def token(self, _http: httpx.AsyncClient) -> str:
+        return self._token
+
+
+@pytest.fixture(scope="session")
+async def relief_app(databases: Databases, verifier: TokenVerifier, registry_app, token_for):
+    """Relief, calling the in-process registry (through its ASGI app) with the relief service's own token."""
+    from services.relief.app import create_app
+    from services.relief.settings import relief_settings
+    from shared.clients import RegistryClient
+
+    url = await databases.create("relief")
+    await upgrade_async("relief", url)
+    os.environ["RELIEF_EVENTS_DISPATCH"] = "false"
+    relief_settings.cache_clear()
+    registry = RegistryClient(
+        "http://registry", transport=ASGITransport(registry_app), credentials=_StaticToken(token_for(RELIEF_SERVICE))
+    )
+    app = create_app(
+        database_url=url,
+        verifier=verifier,
+        cipher=registry_app.state.cipher,  # one PII key set, as in a deployment
+        registry=registry,
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def relief(relief_app, registry, token_for) -> AsyncIterator[Api]:
+    """Relief in a rolled-back transaction; the registry it calls is in one too (the `registry` fixture)."""
+    async for _ in _in_rolled_back_transaction(relief_app):
+        api = Api(relief_app, token_for)
         yield api
         await api.http.aclose()
 

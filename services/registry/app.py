@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.catalog import internal_subscriptions
 from services.registry.cadres.router import router as cadres_router
 from services.registry.contacts.router import router as contacts_router
 from services.registry.health.router import router as health_router
@@ -29,7 +30,7 @@ def create_app(
     *, database_url: str | None = None, verifier: TokenVerifier | None = None, cipher: PiiCipher | None = None
 ) -> FastAPI:
     settings = registry_settings()
-    start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings)
+    start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings, internal_subscriptions("registry"))
     start_sweeper, stop_sweeper = sweeper_hooks(settings.import_sweep_s)
     return create_service_app(
         name="registry",

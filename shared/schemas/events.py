@@ -86,10 +86,82 @@ class ContactRecordedV1(BaseModel):
     contacted_at: datetime
 
 
+class ReliefCaseOpenedV1(BaseModel):
+    """relief.case_opened v1: temporary relief (临时救助) at twice the dibao standard opened for a patient."""
+
+    case_id: str
+    person_id: str
+    household_id: str
+    county_code: str
+    diagnosed_on: date
+    monthly_fen: int = Field(description="2 × the dibao standard in force on the diagnosis date, in fen")
+    opened_by: str = Field(description='"event" when opened from the registry\'s event, else the user')
+    summary: str
+
+
+class ReliefCaseClosedV1(BaseModel):
+    """relief.case_closed v1: the case ended at a discharge or death date."""
+
+    case_id: str
+    person_id: str
+    household_id: str
+    county_code: str
+    closed_on: date
+    reason: str = Field(examples=["discharged"])
+    periods: int = Field(description="the periods the case is entitled to")
+    summary: str
+
+
+class ReliefPeriodPaidV1(BaseModel):
+    """relief.period_paid v1: the bank reported a relief line paid."""
+
+    case_id: str
+    person_id: str
+    household_id: str
+    county_code: str
+    batch_id: str
+    period_no: int
+    period_start: date
+    amount_fen: int
+    kind: str = Field(description="period | adjustment")
+    summary: str
+
+
+class InsuranceClaimOpenedV1(BaseModel):
+    """insurance.claim_opened v1: a claim under an exclusive insurance policy (measure 23)."""
+
+    claim_id: str
+    policy_id: str
+    person_id: str
+    household_id: str | None = None
+    county_code: str
+    kind: str = Field(examples=["hospitalisation"])
+    amount_fen: int
+    summary: str
+
+
+class InsuranceClaimPaidV1(BaseModel):
+    """insurance.claim_paid v1"""
+
+    claim_id: str
+    policy_id: str
+    person_id: str
+    household_id: str | None = None
+    county_code: str
+    kind: str
+    amount_fen: int
+    summary: str
+
+
 EVENT_TYPES: dict[tuple[str, int], type[BaseModel]] = {
     ("person.health_changed", 1): PersonHealthChangedV1,
     ("household.status_changed", 1): HouseholdStatusChangedV1,
     ("household.monitoring_changed", 1): HouseholdMonitoringChangedV1,
     ("village.case_flag_changed", 1): VillageCaseFlagChangedV1,
     ("contact.recorded", 1): ContactRecordedV1,
+    ("relief.case_opened", 1): ReliefCaseOpenedV1,
+    ("relief.case_closed", 1): ReliefCaseClosedV1,
+    ("relief.period_paid", 1): ReliefPeriodPaidV1,
+    ("insurance.claim_opened", 1): InsuranceClaimOpenedV1,
+    ("insurance.claim_paid", 1): InsuranceClaimPaidV1,
 }

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from services.registry.cadres import service
-from services.registry.context import context_for
+from shared.context import context_for
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut

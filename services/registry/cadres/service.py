@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.cadres import repository
-from services.registry.context import Ctx
 from services.registry.errors import (
     CadreInactive,
     CadreNotFound,
@@ -22,6 +21,7 @@ from services.registry.households import repository as households
 from services.registry.models import Cadre, Pairing
 from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
+from shared.context import Ctx
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 

@@ -34,11 +34,11 @@ from services.registry.contacts.schemas import (
 )
 from services.registry.contacts.scope import in_region, narrowing, region_group
 from services.registry.contacts.service import cadre_in_scope, not_in_future
-from services.registry.context import Ctx
 from services.registry.errors import CadreNotFound
 from services.registry.models import Cadre, Household, Pairing
 from services.registry.parameters.service import five_ones_window
 from services.registry.scope import pairing_scope
+from shared.context import Ctx
 from shared.dates import today
 from shared.pagination import PageParams, after_id, page_of
 from shared.regions import CITY_CODE

@@ -32,7 +32,7 @@ from services.registry.contacts.schemas import (
     NeedsSurveyOut,
     RegionLevel,
 )
-from services.registry.context import context_for
+from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging

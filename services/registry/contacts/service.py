@@ -45,7 +45,6 @@ from services.registry.contacts.schemas import (
     SurveyMethod,
 )
 from services.registry.contacts.scope import in_region, narrowing, record_scope, region_group
-from services.registry.context import Ctx
 from services.registry.errors import CadreInactive, CadreNotFound, HouseholdNotFound
 from services.registry.events import emit, note
 from services.registry.flags.repository import no_team_entry
@@ -64,6 +63,7 @@ from services.registry.models import (
 )
 from services.registry.scope import cadre_scope, household_scope
 from shared.audit import diff
+from shared.context import Ctx
 from shared.dates import today
 from shared.errors import Conflict
 from shared.pagination import Page, PageParams

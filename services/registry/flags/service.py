@@ -8,13 +8,13 @@ whenever it changes, and only then.
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.context import Ctx
 from services.registry.errors import RegionNotFound
 from services.registry.events import emit
 from services.registry.flags import repository
 from services.registry.health.schemas import CaseFlagOut, CaseFlagSet
 from services.registry.models import CaseFlag, Household, Region
 from shared.audit import diff
+from shared.context import Ctx
 from shared.errors import domain_error
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.events import VillageCaseFlagChangedV1

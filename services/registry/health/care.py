@@ -10,11 +10,11 @@ watch, since the household is owed the visit all the same.
 from datetime import date
 from typing import Any
 
-from services.registry.context import Ctx
 from services.registry.health import repository, rules
 from services.registry.health.schemas import CareOverdueRow
 from services.registry.parameters.service import care_overdue_days
 from services.registry.scope import household_scope
+from shared.context import Ctx
 from shared.dates import today
 from shared.errors import InvalidCursor
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor

@@ -3,7 +3,6 @@ rural dibao (纳入农村低保), and the civil-affairs decision on the referral
 
 from datetime import UTC, date, datetime
 
-from services.registry.context import Ctx
 from services.registry.errors import HouseholdNotFound
 from services.registry.events import note
 from services.registry.health import repository
@@ -28,6 +27,7 @@ from services.registry.health.schemas import (
 from services.registry.households.service import change_status, household_in_scope
 from services.registry.models import DibaoReferral, Household, StatusChange
 from services.registry.scope import household_scope
+from shared.context import Ctx
 from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import PovertyStatus

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.registry.context import context_for
 from services.registry.flags import service as flags
 from services.registry.health import care, followup, service
 from services.registry.health.schemas import (
@@ -25,6 +24,7 @@ from services.registry.health.schemas import (
     ReturnToPoverty,
     StatusChangeOut,
 )
+from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging

@@ -3,7 +3,6 @@ objects and keep the case flags of their village and township, all in the event'
 
 from datetime import UTC, date, datetime
 
-from services.registry.context import Ctx
 from services.registry.errors import PersonNotFound
 from services.registry.events import emit
 from services.registry.flags import service as flags
@@ -21,6 +20,7 @@ from services.registry.households.service import person_in_scope
 from services.registry.models import HealthEvent, Household, Person
 from services.registry.scope import household_scope
 from shared.auth import region_clause
+from shared.context import Ctx
 from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.regions import scope_codes

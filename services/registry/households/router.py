@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.registry.context import context_for
 from services.registry.households import service
+from shared.context import context_for
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 from shared.schemas.common import IdNumber

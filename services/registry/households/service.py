@@ -5,7 +5,6 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.registry.context import Ctx
 from services.registry.errors import (
     HeadCannotChange,
     HouseholdNoExists,
@@ -22,6 +21,7 @@ from services.registry.models import Household, Person, StatusChange
 from services.registry.regions import repository as regions
 from services.registry.scope import household_scope
 from shared.auth import region_clause
+from shared.context import Ctx
 from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number

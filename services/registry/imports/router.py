@@ -7,12 +7,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, File, Query, Request, Response, UploadFile
 
-from services.registry.context import context_for
 from services.registry.imports import service
 from services.registry.imports.errors import ImportNotFinished
 from services.registry.imports.runner import runner_of
 from services.registry.imports.schemas import FINISHED, ImportJobOut, ImportJobSummary, ImportMode
 from services.registry.imports.template import template_csv, template_xlsx
+from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.pagination import Page, Paging
 

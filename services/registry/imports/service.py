@@ -9,7 +9,6 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.context import Ctx
 from services.registry.imports.errors import ImportFileTooLarge, ImportFileUnsupported, ImportJobNotFound
 from services.registry.imports.parse import UnsupportedFile, sniff
 from services.registry.imports.run import Progress, masked
@@ -17,6 +16,7 @@ from services.registry.imports.schemas import FINISHED, ImportMode, ImportStatus
 from services.registry.imports.validate import RowError
 from services.registry.models import ImportJob
 from shared.auth import Principal, permissions_of
+from shared.context import Ctx
 from shared.ids import uuid7
 from shared.pagination import PageParams, after_id, page_of
 from shared.regions import CITY_CODE

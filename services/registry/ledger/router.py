@@ -4,10 +4,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.registry.context import context_for
 from services.registry.events import receive
 from services.registry.ledger import service
 from services.registry.ledger.service import LedgerEntryOut
+from shared.context import context_for
 from shared.db import SessionDep
 from shared.events import signed_envelope
 from shared.excel import xlsx_response

@@ -6,9 +6,9 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from services.registry.context import Ctx
 from services.registry.households.service import household_in_scope
 from services.registry.models import LedgerEntry
+from shared.context import Ctx
 from shared.dates import SHANGHAI
 from shared.errors import InvalidCursor
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor

@@ -6,8 +6,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.registry.context import context_for
 from services.registry.parameters import service
+from shared.context import context_for
 
 router = APIRouter(prefix="/api/v1/registry/parameters", tags=["registry: parameters 参数"])
 Reader = context_for("registry:read")

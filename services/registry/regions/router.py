@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.registry.context import context_for
 from services.registry.errors import RegionExists, RegionNotFound, TownshipNotFound
 from services.registry.models import Region
 from services.registry.regions import repository
+from shared.context import context_for
 from shared.errors import Forbidden
 from shared.schemas.registry import RegionLevel, RegionOut, VillageCreate
 

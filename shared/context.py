@@ -1,4 +1,4 @@
-"""What every registry rule needs for one request: the session, the caller, the audit trail, the PII cipher."""
+"""What every rule needs for one request: the session, the caller, the audit trail, the PII cipher."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
