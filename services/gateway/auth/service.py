@@ -15,6 +15,7 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.tokens import TokenIssuer, hash_refresh_token, new_refresh_token
 from shared.auth import ROLES
 from shared.ids import uuid7
+from shared.regions import CITY_CODE
 
 hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
@@ -180,3 +181,19 @@ async def create_client(
     )
     await _add_login(session, client, ApiClient.client_id, "client_id")
     return client
+
+
+async def ensure_service_client(session: AsyncSession, *, client_id: str, secret: str, display_name: str) -> bool:
+    """A service's own client (role "service", city scope) with this secret: made when missing, its secret reset
+    when it no longer matches (the local key folder was renewed). True when something changed."""
+    client = await session.scalar(sa.select(ApiClient).where(ApiClient.client_id == client_id))
+    if client is None:
+        await create_client(
+            session, client_id=client_id, secret=secret, display_name=display_name, roles=["service"],
+            regions=[CITY_CODE],
+        )  # fmt: skip
+        return True
+    if verify_secret(client.secret_hash, secret):
+        return False
+    client.secret_hash = await hash_secret(secret)
+    return True
