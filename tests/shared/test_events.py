@@ -9,13 +9,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from services.catalog import internal_subscriptions
 from services.registry.models import events, plumbing
 from shared.db import Database
-from shared.events import Dispatcher, accept, envelope, publish, sign, verify_signature
+from shared.events import (
+    Dispatcher,
+    accept,
+    ensure_internal_subscriptions,
+    envelope,
+    publish,
+    sign,
+    verify_signature,
+)
 from shared.ids import uuid7
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
 from shared.schemas.events import ContactRecordedV1, EventEnvelope
+from shared.settings import common_settings
 from tests.webhook import Webhook
 
 SECRET = "a-webhook-secret-of-some-length"
@@ -247,3 +257,38 @@ async def test_the_outbox_keeps_the_envelope(db):
     assert EventEnvelope.model_validate(row.payload) == event
     assert row.occurred_at - event.occurred_at < timedelta(seconds=1)
     assert json.loads(json.dumps(row.payload))["type"] == "contact.recorded"
+
+
+# --- the other services' subscriptions, kept from the catalog ------------------------------------------------------
+
+
+async def subscriptions_named(db: Database, name: str) -> list:
+    async with db.sessions() as session:
+        subs = events.subscriptions
+        return list((await session.execute(sa.select(subs).where(subs.c.name == name))).all())
+
+
+async def test_internal_subscriptions_are_made_once_and_kept_up_to_date(db, cipher):
+    wanted = [("internal:relief", "http://127.0.0.1:8002/api/v1/relief/events/inbox", ["person.health_changed"])]
+    for _ in range(2):
+        async with db.sessions.begin() as session:
+            await ensure_internal_subscriptions(session, events, cipher, wanted)
+    [row] = await subscriptions_named(db, "internal:relief")
+    assert (row.kind, row.url, row.event_types, row.active) == ("internal", wanted[0][1], wanted[0][2], True)
+    assert cipher.decrypt(row.secret_enc) == common_settings().internal_events_secret()
+
+    moved = [("internal:relief", "http://relief:8002/api/v1/relief/events/inbox", ["person.health_changed"])]
+    async with db.sessions.begin() as session:
+        await session.execute(events.subscriptions.update().values(active=False))  # an operator switched it off
+        await ensure_internal_subscriptions(session, events, cipher, moved)
+    [row] = await subscriptions_named(db, "internal:relief")
+    assert (row.url, row.active) == (moved[0][1], False)
+
+
+def test_the_catalog_subscribes_relief_to_health_events_and_the_registry_to_relief_events():
+    [(name, url, types)] = internal_subscriptions("registry")
+    assert (name, types) == ("internal:relief", ["person.health_changed"])
+    assert url.endswith("/api/v1/relief/events/inbox")
+    [(name, url, types)] = internal_subscriptions("relief")
+    assert (name, types) == ("internal:registry", ["*"])
+    assert url.endswith("/api/v1/registry/events/inbox")
