@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from shared.observability import request_id_var
-from shared.schemas.registry import HouseholdOut
+from shared.schemas.registry import CadreOut, HouseholdOut
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -102,3 +102,11 @@ class RegistryClient(ServiceClient):
             return None
         response.raise_for_status()
         return HouseholdOut.model_validate(response.json())
+
+    async def cadre(self, cadre_id: str) -> CadreOut | None:
+        """The assistance cadre (帮扶干部); None when the registry has no such cadre."""
+        response = await self.request("GET", f"/api/v1/registry/cadres/{cadre_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return CadreOut.model_validate(response.json())

@@ -229,6 +229,8 @@ class InsuranceEnrolment(Base):
     insured_id: Mapped[str] = mapped_column(sa.String(36))
     household_id: Mapped[str | None] = mapped_column(sa.String(36))
     county_code: Mapped[str] = mapped_column(sa.String(6))
+    # the person's village, or the cadre's region: scope below the county (万盛经开区's townships)
+    region_code: Mapped[str] = mapped_column(sa.String(12))
     name: Mapped[str] = mapped_column(sa.String(50))
     enrolled_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -252,11 +254,13 @@ class InsuranceClaim(Base):
     insured_id: Mapped[str] = mapped_column(sa.String(36))
     household_id: Mapped[str | None] = mapped_column(sa.String(36))
     county_code: Mapped[str] = mapped_column(sa.String(6))
+    region_code: Mapped[str] = mapped_column(sa.String(12))  # as its enrolment's
     kind: Mapped[str] = mapped_column(sa.String(20))  # hospitalisation | death
     occurred_on: Mapped[date] = mapped_column(sa.Date)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[str] = mapped_column(sa.String(10))  # opened | approved | paid | rejected
     opened_by: Mapped[str] = mapped_column(sa.String(100))  # "event", or the user
+    open_reason: Mapped[str | None] = mapped_column(sa.String(300))  # why opened by hand
     source_event_id: Mapped[str | None] = mapped_column(sa.String(36))
     decided_by: Mapped[str | None] = mapped_column(sa.String(100))
     decided_at: Mapped[datetime | None]

@@ -72,15 +72,19 @@ def test_no_regions_cover_nothing():
 
 def test_permissions_are_the_union_of_the_roles():
     granted = permissions_of(["auditor", "human_resources"])
-    assert granted == {"registry:read", "audit:read"}
-    assert permissions_of(["civil_affairs", "village_cadre"]) == {
-        "registry:read",
-        "pii:read",
-        "dibao:decide",
-        "registry:update",
-        "health:record",
-        "contacts:record",
-    }
+    assert granted == {"registry:read", "audit:read", "relief:read", "insurance:read"}
+    civil_and_cadre = permissions_of(["civil_affairs", "village_cadre"])
+    assert civil_and_cadre >= {"registry:read", "pii:read", "dibao:decide", "registry:update", "health:record",
+                               "contacts:record", "relief:pay", "relief:approve", "insurance:manage"}  # fmt: skip
+    assert not civil_and_cadre & {"registry:create", "audit:read", "users:manage"}
+
+
+def test_only_civil_affairs_make_and_approve_relief_payments():
+    makers = {role for role in ROLE_PERMISSIONS if "relief:pay" in ROLE_PERMISSIONS[role]}
+    approvers = {role for role in ROLE_PERMISSIONS if "relief:approve" in ROLE_PERMISSIONS[role]}
+    assert makers == approvers == {"civil_affairs"}
+    bank = {role for role in ROLE_PERMISSIONS if "relief:bank" in ROLE_PERMISSIONS[role]}
+    assert bank == {"civil_affairs", "bank_officer"}
 
 
 def test_unknown_roles_grant_nothing():
