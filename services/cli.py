@@ -55,9 +55,12 @@ async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
     from services.gateway.models import plumbing as gateway_tables
     from services.registry.demo import is_empty, load_demo
     from services.registry.models import plumbing as registry_tables
+    from services.relief.demo import load_demo_standards
+    from services.relief.models import plumbing as relief_tables
 
     registry = Database(database_url("registry"), registry_tables)
     gateway = Database(database_url("gateway"), gateway_tables)
+    relief = Database(database_url("relief"), relief_tables)
     try:
         async with registry.sessions.begin() as session:
             if only_if_empty and not await is_empty(session):
@@ -74,9 +77,14 @@ async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
             created = await load_demo_logins(session)
             if created:
                 typer.echo(f"demo logins created: {', '.join(created)}")
+        async with relief.sessions.begin() as session:
+            standards = await load_demo_standards(session)
+            if standards.standards:
+                typer.echo(f"demo dibao standards (examples, not official figures): {standards.standards}")
     finally:
         await registry.dispose()
         await gateway.dispose()
+        await relief.dispose()
 
 
 async def _service_clients() -> None:

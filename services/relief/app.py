@@ -8,6 +8,7 @@ from services.relief.cases.router import router as cases_router
 from services.relief.events import inbox_router
 from services.relief.insurance.router import router as insurance_router
 from services.relief.models import events, plumbing
+from services.relief.parameters import router as parameters_router
 from services.relief.settings import relief_settings
 from services.relief.standards.router import router as standards_router
 from shared.app import create_service_app
@@ -57,6 +58,7 @@ def create_app(
         tables=plumbing,
         routers=[
             standards_router,
+            parameters_router,
             cases_router,
             batches_router,
             insurance_router,

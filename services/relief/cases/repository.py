@@ -1,0 +1,82 @@
+"""SQL of the relief cases, their corrections and their payment lines (add and flush only, never commit)."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.relief.models import CaseCorrection, PaymentLine, ReliefCase
+from shared.auth import Principal
+
+
+def case_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    return principal.region_clause(ReliefCase.county_code, ReliefCase.township_code, ReliefCase.village_code)
+
+
+async def get(
+    session: AsyncSession, case_id: str, scope: sa.ColumnElement[bool], *, for_update: bool = False
+) -> ReliefCase | None:
+    query = sa.select(ReliefCase).where(ReliefCase.id == case_id, scope)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def case_of(session: AsyncSession, person_id: str, diagnosed_on: date) -> ReliefCase | None:
+    return await session.scalar(
+        sa.select(ReliefCase).where(ReliefCase.person_id == person_id, ReliefCase.diagnosed_on == diagnosed_on)
+    )
+
+
+async def open_cases_of(session: AsyncSession, person_id: str, *, for_update: bool = False) -> list[ReliefCase]:
+    query = sa.select(ReliefCase).where(ReliefCase.person_id == person_id, ReliefCase.status == "open")
+    if for_update:
+        query = query.with_for_update()
+    return list((await session.scalars(query.order_by(ReliefCase.diagnosed_on))).all())
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    scope: sa.ColumnElement[bool],
+    status: str | None,
+    unit_code: str | None,
+    person_id: str | None,
+    household_id: str | None,
+    updated_since: datetime | None,
+    before_id: str | None,
+    limit: int,
+) -> list[ReliefCase]:
+    query = sa.select(ReliefCase).where(scope).order_by(ReliefCase.id.desc()).limit(limit)
+    for column, value in (
+        (ReliefCase.status, status),
+        (ReliefCase.unit_code, unit_code),
+        (ReliefCase.person_id, person_id),
+        (ReliefCase.household_id, household_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if updated_since is not None:
+        query = query.where(ReliefCase.updated_at > updated_since)
+    if before_id is not None:
+        query = query.where(ReliefCase.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def corrections_of(session: AsyncSession, case_id: str) -> list[CaseCorrection]:
+    rows = await session.scalars(
+        sa.select(CaseCorrection).where(CaseCorrection.case_id == case_id).order_by(CaseCorrection.id)
+    )
+    return list(rows.all())
+
+
+async def lines_of(session: AsyncSession, case_id: str) -> list[PaymentLine]:
+    rows = await session.scalars(
+        sa.select(PaymentLine).where(PaymentLine.case_id == case_id).order_by(PaymentLine.period_no, PaymentLine.id)
+    )
+    return list(rows.all())
+
+
+async def add(session: AsyncSession, *rows: object) -> None:
+    session.add_all(rows)
+    await session.flush()

@@ -1,0 +1,141 @@
+"""Helpers for the relief standard and case tests: standards through the API, health events recorded in the
+in-process registry and delivered, signed, to relief's inbox, payment lines written into relief's transaction."""
+
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+
+import httpx
+
+from shared.clients import RegistryClient
+from shared.events import SIGNATURE_HEADER, sign
+from shared.settings import common_settings
+from tests.conftest import CITY_ADMIN, CIVIL, Api
+from tests.registry.factories import make_household, published, record_health
+
+STANDARDS = "/api/v1/relief/standards"
+PARAMETERS = "/api/v1/relief/parameters"
+CASES = "/api/v1/relief/cases"
+INBOX = "/api/v1/relief/events/inbox"
+
+
+async def add_standard(relief: Api, unit_code: str, area_class: str, monthly_fen: int, effective_from: str) -> dict:
+    body = {"unit_code": unit_code, "area_class": area_class, "monthly_fen": monthly_fen,
+            "effective_from": effective_from}  # fmt: skip
+    response = await relief.post(STANDARDS, CIVIL, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def set_eligible(relief: Api, statuses: list[str], effective_from: str) -> None:
+    body = {"value": statuses, "effective_from": effective_from}
+    response = await relief.request("PUT", f"{PARAMETERS}/relief_eligible_statuses", CIVIL, json=body)
+    assert response.status_code == 200, response.text
+
+
+async def deliver(relief: Api, event: dict) -> httpx.Response:
+    """POST an event envelope to relief's inbox, signed with the internal events secret."""
+    body = json.dumps(event).encode()
+    headers = {SIGNATURE_HEADER: sign(common_settings().internal_events_secret(), body),
+               "Content-Type": "application/json"}  # fmt: skip
+    return await relief.post(INBOX, caller=None, content=body, headers=headers)
+
+
+async def health_event(registry: Api, person_id: str, kind: str, occurred_on: str) -> dict:
+    """Record a health event in the registry and return the `person.health_changed` envelope it published."""
+    await record_health(registry, person_id, kind, occurred_on)
+    events = await published(registry, "person.health_changed")
+    return next(
+        e for e in events
+        if (e["data"]["person_id"], e["data"]["kind"], e["data"]["occurred_on"]) == (person_id, kind, occurred_on)
+    )  # fmt: skip
+
+
+async def delivered(relief: Api, registry: Api, person_id: str, kind: str, occurred_on: str) -> dict:
+    """A health event recorded in the registry and accepted by relief's inbox; returns its envelope."""
+    event = await health_event(registry, person_id, kind, occurred_on)
+    response = await deliver(relief, event)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": True}
+    return event
+
+
+async def cases_of(relief: Api, caller=CITY_ADMIN, **params) -> list[dict]:
+    response = await relief.get(CASES, caller, params={"limit": 200, **params})
+    assert response.status_code == 200, response.text
+    assert response.json()["next_cursor"] is None
+    return response.json()["items"]
+
+
+async def confirmed_case(relief: Api, registry: Api, village: str, diagnosed_on: str, **household) -> dict:
+    """A household in `village`, its head confirmed on `diagnosed_on` through the inbox; returns the case."""
+    made = await make_household(registry, village, **household)
+    person = made["members"][0]
+    await delivered(relief, registry, person["id"], "confirmed", diagnosed_on)
+    [case] = await cases_of(relief, person_id=person["id"])
+    return case
+
+
+async def schedule(relief: Api, case_id: str, as_of: str | None = None, caller=CITY_ADMIN) -> dict:
+    params = {} if as_of is None else {"as_of": as_of}
+    response = await relief.get(f"{CASES}/{case_id}/schedule", caller, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def published_relief(relief: Api, event_type: str) -> list[dict]:
+    response = await relief.get("/api/v1/relief/events", params={"type": event_type, "limit": 200})
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def pay_line(
+    relief: Api, case: dict, period_no: int, period_start: str, amount_fen: int, *, status: str = "paid",
+    kind: str = "period",
+) -> None:  # fmt: skip
+    """A payment line of the case (in a batch and payment of its own), written into the test's transaction as the
+    payment batches would leave it."""
+    from services.relief.models import Payment, PaymentBatch, PaymentLine
+    from shared.ids import uuid7
+
+    async with relief.app.state.session_factory() as session:
+        batch = PaymentBatch(
+            id=uuid7(), unit_code=case["unit_code"], county_code=case["county_code"], up_to=date(2020, 12, 31),
+            status="approved", payment_count=1, total_fen=amount_fen, made_by="civil", approved_by="civil2",
+        )  # fmt: skip
+        payment = Payment(
+            id=uuid7(), batch_id=batch.id, case_id=case["id"], reference=uuid7()[-20:], amount_fen=amount_fen,
+            status=status,
+        )  # fmt: skip
+        line = PaymentLine(
+            batch_id=batch.id, payment_id=payment.id, case_id=case["id"], period_no=period_no,
+            period_start=date.fromisoformat(period_start), kind=kind, amount_fen=amount_fen, status=status,
+        )  # fmt: skip
+        session.add(batch)
+        await session.flush()
+        session.add(payment)
+        await session.flush()
+        session.add(line)
+        await session.commit()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@asynccontextmanager
+async def registry_down(relief: Api) -> AsyncIterator[None]:
+    """Relief's registry client points at a loopback port nothing listens on, then back."""
+    working = relief.app.state.registry
+    down = RegistryClient(f"http://127.0.0.1:{closed_port()}", retries=0, timeout_s=1.0)
+    relief.app.state.registry = down
+    try:
+        yield
+    finally:
+        relief.app.state.registry = working
+        await down.aclose()
