@@ -7,17 +7,20 @@ value in force on a day is the latest one set with an effective date on or befor
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.context import Ctx, context_for
 from shared.dates import today
+from shared.db import utcnow
 from shared.errors import domain_error
+from shared.ids import uuid7
 
 UnknownParameter = domain_error(
     "UnknownParameter", 404, "parameter_not_found", "未知参数 {key}", "Unknown parameter {key}"
@@ -26,6 +29,20 @@ InvalidParameterValue = domain_error(
     "InvalidParameterValue", 422, "parameter_value_invalid", "参数 {key} 的取值无效：{reason}",
     "Invalid value for {key}: {reason}",
 )  # fmt: skip
+
+
+class ParameterColumns:
+    """A service's `parameters` table, as a declarative mixin: `class Parameter(ParameterColumns, Base)`."""
+
+    __tablename__ = "parameters"
+    __table_args__ = (sa.UniqueConstraint("key", "effective_from", name="uq_parameters_key_effective_from"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    key: Mapped[str] = mapped_column(sa.String(50))
+    value: Mapped[dict] = mapped_column(sa.JSON)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    set_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @dataclass(frozen=True)

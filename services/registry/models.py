@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shared.db import make_base, plumbing_tables, utcnow
 from shared.events import event_tables
 from shared.ids import uuid7
+from shared.parameters import ParameterColumns
 
 Base = make_base()
 plumbing = plumbing_tables(Base.metadata)
@@ -182,18 +183,8 @@ class CaseFlag(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Parameter(Base):
+class Parameter(ParameterColumns, Base):
     """A configurable policy value with its effective date (the care-overdue days, the five-ones window, ...)."""
-
-    __tablename__ = "parameters"
-    __table_args__ = (sa.UniqueConstraint("key", "effective_from", name="uq_parameters_key_effective_from"),)
-
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
-    key: Mapped[str] = mapped_column(sa.String(50))
-    value: Mapped[dict] = mapped_column(sa.JSON)
-    effective_from: Mapped[date] = mapped_column(sa.Date)
-    set_by: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StatusChange(Base):

@@ -13,24 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared.db import make_base, plumbing_tables, utcnow
 from shared.events import event_tables
 from shared.ids import uuid7
+from shared.parameters import ParameterColumns
 
 Base = make_base()
 plumbing = plumbing_tables(Base.metadata)
 events = event_tables(Base.metadata)
 
 
-class Parameter(Base):
+class Parameter(ParameterColumns, Base):
     """A configurable policy value with its effective date (the household statuses eligible for relief, ...)."""
-
-    __tablename__ = "parameters"
-    __table_args__ = (sa.UniqueConstraint("key", "effective_from", name="uq_parameters_key_effective_from"),)
-
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
-    key: Mapped[str] = mapped_column(sa.String(50))
-    value: Mapped[dict] = mapped_column(sa.JSON)
-    effective_from: Mapped[date] = mapped_column(sa.Date)
-    set_by: Mapped[str] = mapped_column(sa.String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DibaoStandard(Base):
