@@ -149,28 +149,38 @@ def _subscribed(event_types: list[str], event_type: str) -> bool:
 
 async def publish(session: AsyncSession, tables: EventTables, event: EventEnvelope) -> None:
     """Write the event and its deliveries in the caller's transaction (the outbox)."""
-    await session.execute(
-        tables.outbox.insert().values(
-            id=event.id,
-            type=event.type,
-            version=event.version,
-            occurred_at=event.occurred_at,
-            household_id=event.household_id,
-            county_code=event.county_code,
-            payload=event.model_dump(mode="json"),
-        )
-    )
+    await publish_many(session, tables, [event])
+
+
+PUBLISH_CHUNK = 2000
+
+
+async def publish_many(session: AsyncSession, tables: EventTables, events: list[EventEnvelope]) -> None:
+    """`publish` of many events in a few statements (a bank's result file pays tens of thousands of lines)."""
+    if not events:
+        return
+    for start in range(0, len(events), PUBLISH_CHUNK):
+        await session.execute(
+            tables.outbox.insert(),
+            [
+                {"id": e.id, "type": e.type, "version": e.version, "occurred_at": e.occurred_at,
+                 "household_id": e.household_id, "county_code": e.county_code, "payload": e.model_dump(mode="json")}
+                for e in events[start : start + PUBLISH_CHUNK]
+            ],
+        )  # fmt: skip
     subs = tables.subscriptions
     rows = (await session.execute(sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True)))).all()
     now = utcnow()
     deliveries = [
         {"id": uuid7(), "event_id": event.id, "subscription_id": row.id, "status": "pending", "attempts": 0,
          "next_attempt_at": now, "created_at": now}
+        for event in events
         for row in rows
         if _subscribed(row.event_types, event.type)
     ]  # fmt: skip
+    for start in range(0, len(deliveries), PUBLISH_CHUNK):
+        await session.execute(tables.deliveries.insert(), deliveries[start : start + PUBLISH_CHUNK])
     if deliveries:
-        await session.execute(tables.deliveries.insert(), deliveries)
         wake_after_commit(session)
 
 

@@ -5,6 +5,7 @@ CITY_CODE = "500000"
 WANSHENG_CODE = "wansheng"
 WANSHENG_NAME = "万盛经开区"
 WANSHENG_TOWNSHIPS = frozenset({"500110004", "500110005", *(f"500110{n}" for n in range(100, 108))})
+WANSHENG_COUNTY = "500110"  # the county code its townships carry, and its rows are filed under
 
 
 def scope_codes(code: str) -> list[str]:

@@ -61,4 +61,3 @@ async def standard_in_force(
 async def get_standard(standard_id: str, ctx: Reader) -> StandardOut:
     """One dibao standard 查看低保标准"""
     return await service.get_standard(ctx, standard_id)
-

@@ -5,7 +5,7 @@ The relief service keeps its own copy of the 38 codes (a service reads no other 
 against the registry's county file.
 """
 
-from shared.regions import WANSHENG_CODE, WANSHENG_NAME, WANSHENG_TOWNSHIPS
+from shared.regions import WANSHENG_CODE, WANSHENG_COUNTY, WANSHENG_NAME, WANSHENG_TOWNSHIPS
 
 COUNTIES: dict[str, str] = {
     "500101": "万州区", "500102": "涪陵区", "500103": "渝中区", "500104": "大渡口区", "500105": "江北区",
@@ -19,7 +19,6 @@ COUNTIES: dict[str, str] = {
 }  # fmt: skip
 
 UNITS: dict[str, str] = {**COUNTIES, WANSHENG_CODE: WANSHENG_NAME}
-WANSHENG_COUNTY = "500110"  # the county 万盛经开区's townships carry in their codes
 
 
 def unit_of(county_code: str, township_code: str) -> str:
@@ -28,5 +27,5 @@ def unit_of(county_code: str, township_code: str) -> str:
 
 
 def county_of(unit_code: str) -> str:
-    """The county code a unit's rows are filed under (for the audit log's scope)."""
+    """The county code a unit's rows are filed under (for scope and the audit log)."""
     return WANSHENG_COUNTY if unit_code == WANSHENG_CODE else unit_code

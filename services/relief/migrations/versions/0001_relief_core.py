@@ -349,10 +349,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["payment_batches.id"], name=op.f("fk_payment_lines_batch_id_payment_batches")
-        ),
-        sa.ForeignKeyConstraint(["case_id"], ["relief_cases.id"], name=op.f("fk_payment_lines_case_id_relief_cases")),
         sa.ForeignKeyConstraint(["payment_id"], ["payments.id"], name=op.f("fk_payment_lines_payment_id_payments")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_lines")),
     )

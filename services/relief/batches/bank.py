@@ -1,0 +1,257 @@
+"""The bank's side of a batch: the bank file (代发文件) of an approved batch, and the bank's results (回盘) applied.
+
+Results are applied all or nothing: every row is checked first (reference of this batch, a result the system knows,
+a reason for a failure, the amount when the bank gives it, no contradiction within the file or with a result already
+recorded), and any problem refuses the whole file, listed by row and column. A result already recorded and repeated
+changes nothing, so a file sent twice is harmless; a payment once paid never becomes failed (nor the reverse), so a
+period can never be paid twice: its failed line frees it for a later batch, whose line the unique index of live
+period lines then holds.
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from services.relief.batches import repository
+from services.relief.batches.bankfiles import (
+    AMOUNT,
+    REASON,
+    REFERENCE,
+    RESULT,
+    BankFileRow,
+    ResultFileRejected,
+    ResultRow,
+    RowError,
+    amount_fen,
+    result_status,
+)
+from services.relief.batches.errors import BatchNotApproved, PayeeAccountNotFound, PiiReadRequired
+from services.relief.batches.schemas import BatchStatus, PaymentStatus, ResultsApplied, yuan
+from services.relief.batches.service import batch_in_scope, batch_out
+from services.relief.events import SOURCE
+from services.relief.models import PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase
+from services.relief.models import events as relief_events
+from shared.context import Ctx
+from shared.db import utcnow
+from shared.errors import Conflict
+from shared.events import envelope, publish_many
+from shared.schemas.events import ReliefPeriodPaidV1
+
+SENT_TO_BANK = (BatchStatus.approved.value, BatchStatus.reconciled.value)
+STATUS_ZH = {"pending": "待回盘", "paid": "成功", "failed": "失败"}
+MAX_REASON = 200
+PERIOD_PAID = "relief.period_paid"
+
+
+def _summary(first: int, last: int) -> str:
+    periods = f"第{first}期" if first == last else f"第{first}-{last}期"
+    return f"新冠肺炎临时救助{periods}"
+
+
+async def bank_file(ctx: Ctx, batch_id: str) -> tuple[PaymentBatch, list[BankFileRow]]:
+    """The rows of the batch's bank file, in reference order, with full account numbers (audited)."""
+    if not ctx.reveals_pii:
+        raise PiiReadRequired()
+    batch = await batch_in_scope(ctx, batch_id)
+    if batch.status not in SENT_TO_BANK:
+        raise BatchNotApproved(status=batch.status)
+    spans = {
+        payment_id: (first, last)
+        for payment_id, first, last in await ctx.session.execute(
+            sa.select(PaymentLine.payment_id, sa.func.min(PaymentLine.period_no), sa.func.max(PaymentLine.period_no))
+            .where(PaymentLine.batch_id == batch.id)
+            .group_by(PaymentLine.payment_id)
+        )
+    }
+    query = (
+        sa.select(Payment.id, Payment.reference, Payment.amount_fen, ReliefCase.payee_id_masked,
+                  PayeeAccount.holder_name, PayeeAccount.bank_name, PayeeAccount.account_enc)
+        .join(ReliefCase, ReliefCase.id == Payment.case_id)
+        .outerjoin(PayeeAccount, PayeeAccount.person_id == ReliefCase.person_id)
+        .where(Payment.batch_id == batch.id)
+        .order_by(Payment.id)
+    )  # fmt: skip
+    rows = []
+    for payment_id, reference, amount, id_masked, holder, bank_name, account_enc in await ctx.session.execute(query):
+        if account_enc is None:
+            raise PayeeAccountNotFound()
+        rows.append(
+            BankFileRow(
+                payee_name=holder, payee_id_masked=id_masked, bank_name=bank_name,
+                account_number=ctx.cipher.decrypt(account_enc), amount_fen=amount, reference=reference,
+                summary=_summary(*spans[payment_id]),
+            )
+        )  # fmt: skip
+    return batch, rows
+
+
+async def record_bank_file(ctx: Ctx, batch: PaymentBatch, file_format: str, rows: int) -> None:
+    """The download is an unmasked read of every payee's account: audited."""
+    await ctx.audit.record(
+        ctx.principal,
+        action="bank_file.download",
+        entity="payment_batch",
+        entity_id=batch.id,
+        county_code=batch.county_code,
+        changes={"format": file_format, "payments": rows, "unmasked": ["account_number"]},
+    )
+
+
+def _check(rows: list[ResultRow], payments: dict[str, sa.Row]) -> dict[str, tuple[int, PaymentStatus, str]]:
+    """Each reference's result as the file gives it (row, result, reason); ResultFileRejected with every problem."""
+    errors: list[RowError] = []
+    decided: dict[str, tuple[int, PaymentStatus, str]] = {}
+    for row in rows:
+        status = result_status(row.result)
+        payment = payments.get(row.reference)
+        if not row.reference:
+            errors.append(RowError(row.row, REFERENCE, "reference_missing"))
+        elif payment is None:
+            errors.append(RowError(row.row, REFERENCE, "reference_unknown", {"value": row.reference}))
+        if status is None:
+            errors.append(RowError(row.row, RESULT, "result_invalid", {"value": row.result}))
+        elif status == PaymentStatus.failed and not row.reason:
+            errors.append(RowError(row.row, REASON, "reason_required"))
+        if len(row.reason) > MAX_REASON:
+            errors.append(RowError(row.row, REASON, "reason_too_long"))
+        if payment is None:
+            continue
+        if row.amount:
+            fen = amount_fen(row.amount)
+            if fen is None:
+                errors.append(RowError(row.row, AMOUNT, "amount_invalid", {"value": row.amount}))
+            elif fen != payment.amount_fen:
+                expected = yuan(payment.amount_fen)
+                errors.append(RowError(row.row, AMOUNT, "amount_mismatch", {"value": row.amount, "expected": expected}))
+        if status is None:
+            continue
+        earlier = decided.get(row.reference)
+        if earlier is not None and earlier[1] != status:
+            errors.append(RowError(row.row, RESULT, "result_contradicts_row", {"other": earlier[0]}))
+        elif payment.status != PaymentStatus.pending and payment.status != status:
+            recorded = {"recorded": STATUS_ZH[payment.status], "value": row.result}
+            errors.append(RowError(row.row, RESULT, "result_contradicts_recorded", recorded))
+        elif earlier is None:
+            decided[row.reference] = (row.row, status, row.reason)
+    if errors:
+        raise ResultFileRejected(errors)
+    return decided
+
+
+async def apply_results(ctx: Ctx, batch_id: str, rows: list[ResultRow]) -> ResultsApplied:
+    """Record the bank's results: paid payments and their lines paid (relief.period_paid for each line), failed ones
+    and their lines failed with the reason (their periods due again); the batch's totals kept, and the batch
+    reconciled once every payment has its result. The batch row is locked, so two files for it queue up."""
+    batch = await batch_in_scope(ctx, batch_id, for_update=True)
+    if batch.status not in SENT_TO_BANK:
+        raise BatchNotApproved(status=batch.status)
+    payments = {
+        row.reference: row
+        for row in await ctx.session.execute(
+            sa.select(Payment.id, Payment.reference, Payment.status, Payment.amount_fen).where(
+                Payment.batch_id == batch.id
+            )
+        )
+    }
+    decided = _check(rows, payments)
+    paid, failed, unchanged = [], [], 0
+    for reference, (_row, status, reason) in decided.items():
+        payment = payments[reference]
+        if payment.status == status:
+            unchanged += 1
+        elif status == PaymentStatus.paid:
+            paid.append(payment)
+        else:
+            failed.append((payment, reason))
+    now = utcnow()
+    await _settle(ctx, [p.id for p in paid], PaymentStatus.paid, now)
+    await _settle(ctx, [p.id for p, _ in failed], PaymentStatus.failed, now)
+    if failed:
+        await ctx.session.execute(
+            sa.update(Payment.__table__).where(Payment.__table__.c.id == sa.bindparam("payment_id")),
+            [{"payment_id": p.id, "failure_reason": reason} for p, reason in failed],
+        )
+    await _announce_paid(ctx, batch, [p.id for p in paid])
+    paid_fen = sum(p.amount_fen for p in paid)
+    failed_fen = sum(p.amount_fen for p, _ in failed)
+    pending = await ctx.session.scalar(
+        sa.select(sa.func.count()).where(Payment.batch_id == batch.id, Payment.status == PaymentStatus.pending.value)
+    )
+    if paid or failed:
+        batch.paid_fen += paid_fen
+        batch.failed_fen += failed_fen
+        batch.status = BatchStatus.reconciled.value if pending == 0 else BatchStatus.approved.value
+        batch.updated_at = now
+        await ctx.session.flush()
+    await ctx.audit.record(
+        ctx.principal,
+        action="batch.results",
+        entity="payment_batch",
+        entity_id=batch.id,
+        county_code=batch.county_code,
+        changes={
+            "rows": len(rows), "paid": len(paid), "paid_fen": paid_fen, "failed": len(failed),
+            "failed_fen": failed_fen, "unchanged": unchanged, "status": batch.status,
+        },
+    )  # fmt: skip
+    return ResultsApplied(
+        batch=batch_out(batch), rows=len(rows), paid=len(paid), paid_fen=paid_fen, failed=len(failed),
+        failed_fen=failed_fen, unchanged=unchanged, pending=int(pending or 0),
+    )  # fmt: skip
+
+
+async def _settle(ctx: Ctx, payment_ids: list[str], status: PaymentStatus, now: datetime) -> None:
+    """Payments still pending, and their lines, take the bank's result."""
+    for chunk in repository.chunks(payment_ids):
+        result = await ctx.session.execute(
+            sa.update(Payment)
+            .where(Payment.id.in_(chunk), Payment.status == PaymentStatus.pending.value)
+            .values(status=status.value, result_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(chunk):
+            raise Conflict()  # the batch row is locked: only a change outside this code path gets here
+        await ctx.session.execute(
+            sa.update(PaymentLine)
+            .where(PaymentLine.payment_id.in_(chunk))
+            .values(status=status.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _announce_paid(ctx: Ctx, batch: PaymentBatch, payment_ids: list[str]) -> None:
+    """relief.period_paid for each line of the payments just paid, to the household's ledger."""
+    announced = []
+    for chunk in repository.chunks(payment_ids):
+        query = (
+            sa.select(PaymentLine.case_id, PaymentLine.period_no, PaymentLine.period_start, PaymentLine.amount_fen,
+                      PaymentLine.kind, ReliefCase.person_id, ReliefCase.household_id, ReliefCase.county_code,
+                      ReliefCase.payee_name)
+            .join(ReliefCase, ReliefCase.id == PaymentLine.case_id)
+            .where(PaymentLine.payment_id.in_(chunk))
+            .order_by(PaymentLine.payment_id, PaymentLine.period_no, PaymentLine.id)
+        )  # fmt: skip
+        for (
+            case_id,
+            period_no,
+            start,
+            amount,
+            kind,
+            person_id,
+            household_id,
+            county,
+            payee,
+        ) in await ctx.session.execute(query):
+            what = "差额调整" if kind == "adjustment" else ""
+            payload = ReliefPeriodPaidV1(
+                case_id=case_id, person_id=person_id, household_id=household_id, county_code=county,
+                batch_id=batch.id, period_no=period_no, period_start=start, amount_fen=amount, kind=kind,
+                summary=f"{payee} 临时救助第{period_no}期{what} {yuan(amount)} 元已发放",
+            )  # fmt: skip
+            announced.append(
+                envelope(
+                    source=SOURCE, payload=payload, event_type=PERIOD_PAID, household_id=household_id,
+                    county_code=county,
+                )
+            )  # fmt: skip
+    await publish_many(ctx.session, relief_events, announced)  # tens of thousands of lines: a few statements
