@@ -22,13 +22,13 @@ import sqlalchemy as sa
 
 from services.relief.batches import service
 from services.relief.batches.accounts import mask_account_number
-from services.relief.batches.repository import id_run
 from services.relief.batches.schemas import BatchCreate
 from services.relief.models import DibaoStandard, PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase, plumbing
 from shared.audit import AuditTrail
 from shared.auth import Principal, permissions_of
 from shared.context import Ctx
 from shared.db import Database, utcnow
+from shared.ids import id_run
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
 

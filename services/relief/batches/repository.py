@@ -1,20 +1,19 @@
 """SQL of payment batches, payments and their lines: scope, reads, and the bulk writes a batch of 100,000 cases
-needs (COPY on PostgreSQL, executemany of plain tuples on SQLite)."""
+needs (shared.bulk: COPY on PostgreSQL, executemany of plain tuples on SQLite)."""
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases.periods import Due, Settled, Standard
 from services.relief.models import DibaoStandard, PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase
 from services.relief.standards.units import county_of
 from shared.auth import Principal
-from shared.ids import uuid7
+from shared.bulk import INTEGRITY_ERRORS, bulk_insert
+from shared.ids import id_run
 from shared.regions import WANSHENG_CODE, WANSHENG_COUNTY, WANSHENG_TOWNSHIPS
 
 LIVE = ("pending", "paid")
@@ -105,20 +104,6 @@ LINE_COLUMNS = (
     "id", "payment_id", "batch_id", "case_id", "period_no", "period_start", "kind", "amount_fen", "status",
     "created_at", "updated_at",
 )  # fmt: skip
-_LAST_GROUP = 1 << 48  # a UUID's last group: 12 hex digits
-
-
-def id_run(count: int) -> list[str]:
-    """`count` increasing UUIDv7 ids from one `uuid7()`: its time, sequence and first random bits, consecutive values
-    in its last 48 (random) bits. Unique (no other id of this process shares that time and sequence) and ordered
-    after every id made before; 0.2 µs an id where `uuid7()` takes 4: a batch of 100,000 cases makes 300,000."""
-    if count <= 0:
-        return []
-    value = int(uuid7().replace("-", ""), 16)
-    first = min(value % _LAST_GROUP, _LAST_GROUP - count)
-    head = f"{value >> 48:020x}"
-    prefix = f"{head[:8]}-{head[8:12]}-{head[12:16]}-{head[16:]}-"
-    return [f"{prefix}{n:012x}" for n in range(first, first + count)]
 
 
 class LinesTaken(Exception):
@@ -135,15 +120,7 @@ async def insert_payments(
     session: AsyncSession, *, batch_id: str, reference_prefix: str, payments: Sequence[PlannedPayment], now: datetime
 ) -> None:
     """Write the batch's payments (reference: prefix and sequence from 1), then their lines, all pending, in the
-    session's transaction: COPY on PostgreSQL, executemany of plain tuples on SQLite (values in the form SQLAlchemy
-    stores them, each distinct date converted once). LinesTaken when a unique index refuses a row."""
-    connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        stamp, day = now, _same
-    else:
-        stamp = _bind_processor(connection, PaymentLine.__table__.c.created_at)(now)
-        day = _memo(_bind_processor(connection, PaymentLine.__table__.c.period_start))
+    session's transaction (shared.bulk: COPY on PostgreSQL). LinesTaken when a unique index refuses a row."""
     payment_ids = id_run(len(payments))
     line_ids = iter(id_run(sum(len(p.lines) for p in payments)))
     pending = "pending"
@@ -151,57 +128,17 @@ async def insert_payments(
     for sequence, (payment, payment_id) in enumerate(zip(payments, payment_ids, strict=True), start=1):
         case_id = payment.case_id
         reference = f"{reference_prefix}-{sequence:06d}"
-        payment_rows.append((payment_id, batch_id, case_id, reference, payment.amount_fen, pending, stamp, stamp))
+        payment_rows.append((payment_id, batch_id, case_id, reference, payment.amount_fen, pending, now, now))
         for line in payment.lines:
             line_rows.append(
-                (next(line_ids), payment_id, batch_id, case_id, line.period_no, day(line.period_start), line.kind,
-                 line.amount_fen, pending, stamp, stamp)
+                (next(line_ids), payment_id, batch_id, case_id, line.period_no, line.period_start, line.kind,
+                 line.amount_fen, pending, now, now)
             )  # fmt: skip
     try:
-        if postgres:
-            # COPY on the session's own connection, so inside its transaction
-            raw = (await connection.get_raw_connection()).driver_connection
-            await raw.copy_records_to_table("payments", records=payment_rows, columns=PAYMENT_COLUMNS)
-            await raw.copy_records_to_table("payment_lines", records=line_rows, columns=LINE_COLUMNS)
-        else:
-            await _executemany(connection, "payments", PAYMENT_COLUMNS, payment_rows)
-            await _executemany(connection, "payment_lines", LINE_COLUMNS, line_rows)
-    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
+        await bulk_insert(session, Payment.__table__, PAYMENT_COLUMNS, payment_rows)
+        await bulk_insert(session, PaymentLine.__table__, LINE_COLUMNS, line_rows)
+    except INTEGRITY_ERRORS as exc:
         raise LinesTaken(str(exc)) from exc
-
-
-async def _executemany(connection: AsyncConnection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    quote = connection.dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    await connection.exec_driver_sql(sql, rows)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _bind_processor(connection: AsyncConnection, column: sa.Column) -> Callable[[Any], Any]:
-    """How the column's type turns a value into what the driver is given (SQLite: dates and times as text)."""
-    dialect = connection.dialect
-    return column.type.dialect_impl(dialect).bind_processor(dialect) or _same
-
-
-def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    cache: dict[Any, Any] = {}
-
-    def converted(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            result = cache[value] = process(value)
-            return result
-
-    return converted
 
 
 # --- tallies --------------------------------------------------------------------------------------------------------
