@@ -23,6 +23,8 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch
+from bench.scratch import scratch_postgres
 from services.registry.imports import load
 from services.registry.imports.columns import HEADERS
 from services.registry.imports.parse import read_rows
@@ -188,7 +190,6 @@ async def main() -> None:
         f"{args.persons:,} persons in {households:,} households, {len(places)} villages; "
         f"CSV {len(content) / 1e6:.1f} MB; {os.cpu_count()} cores; best of {args.repeat}"
     )
-    admin_dsn = args.postgres_url.replace("postgresql+asyncpg://", "postgresql://")
     pg_name = f"fupin_bench_imports_{os.getpid()}"
     try:
         db = await prepared_database(f"sqlite+aiosqlite:///{tmp / 'registry.db'}", places)
@@ -204,38 +205,27 @@ async def main() -> None:
         if args.no_postgres:
             return
 
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{pg_name}"')
-        finally:
-            await admin.close()
-        url = sa.engine.make_url(admin_dsn.replace("postgresql://", "postgresql+asyncpg://")).set(database=pg_name)
-        pg_url = url.render_as_string(hide_password=False)
-        db = await prepared_database(pg_url, places)
-        imports, copies = [], []
-        records = None
-        for _ in range(args.repeat):
-            imports.append(await timed_import(db, cipher, source, args.persons))
-            await empty_tables(db)
-            records = records or await prepared_records(db, cipher, source)
-            copies.append(await timed_copy(pg_url, records))
-            await empty_tables(db)
-        await db.dispose()
-        pg_s, pg_phases = min(imports, key=lambda r: r[0])
-        copy_s = min(copies)
-        print(f"PostgreSQL import  {args.persons / pg_s:>9,.0f} rows/s  {pg_s:6.2f} s  ({breakdown(pg_phases)})")
-        print(f"PostgreSQL COPY    {args.persons / copy_s:>9,.0f} rows/s  {copy_s:6.2f} s  (the same prepared rows)")
-        print(
-            f"import / COPY      {copy_s / pg_s:>9.2f}   (targets: 0.30 in PERFORMANCE.md, 0.50 in the import's issue)"
-        )
+        async with scratch_postgres(args.postgres_url, pg_name) as pg_url:
+            db = await prepared_database(pg_url, places)
+            imports, copies = [], []
+            records = None
+            for _ in range(args.repeat):
+                imports.append(await timed_import(db, cipher, source, args.persons))
+                await empty_tables(db)
+                records = records or await prepared_records(db, cipher, source)
+                copies.append(await timed_copy(pg_url, records))
+                await empty_tables(db)
+            await db.dispose()
+            pg_s, pg_phases = min(imports, key=lambda r: r[0])
+            copy_s = min(copies)
+            print(f"PostgreSQL import  {args.persons / pg_s:>9,.0f} rows/s  {pg_s:6.2f} s  ({breakdown(pg_phases)})")
+            print(
+                f"PostgreSQL COPY    {args.persons / copy_s:>9,.0f} rows/s  {copy_s:6.2f} s  (the same prepared rows)"
+            )
+            print(
+                f"import / COPY      {copy_s / pg_s:>9.2f}   (targets: 0.30 in PERFORMANCE.md, 0.50 in the import's issue)"
+            )
     finally:
-        if not args.no_postgres:
-            try:
-                admin = await asyncpg.connect(admin_dsn)
-                await admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-                await admin.close()
-            except (OSError, asyncpg.PostgresError) as exc:
-                print(f"could not drop {pg_name}: {exc}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -17,9 +17,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import asyncpg
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch
+from bench.scratch import scratch_postgres
 from services.relief.batches import service
 from services.relief.batches.accounts import mask_account_number
 from services.relief.batches.schemas import BatchCreate
@@ -161,7 +162,6 @@ async def main() -> None:
     cases, accounts = cases_and_accounts(rng, args.cases, cipher)
     print(f"{args.cases:,} cases of {UNIT}, {len(accounts):,} payee accounts, up to {UP_TO}; {os.cpu_count()} cores; "
           f"best of {args.repeat}")  # fmt: skip
-    admin_dsn = args.postgres_url.replace("postgresql+asyncpg://", "postgresql://")
     pg_name = f"fupin_bench_relief_{os.getpid()}"
     try:
         db = await prepared_database(f"sqlite+aiosqlite:///{tmp / 'relief.db'}", cases, accounts)
@@ -169,23 +169,11 @@ async def main() -> None:
         await db.dispose()
         if args.no_postgres:
             return
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{pg_name}"')
-        finally:
-            await admin.close()
-        url = sa.engine.make_url(admin_dsn.replace("postgresql://", "postgresql+asyncpg://")).set(database=pg_name)
-        db = await prepared_database(url.render_as_string(hide_password=False), cases, accounts)
-        await measure("PostgreSQL", db, cipher, args.repeat, args.cases)
-        await db.dispose()
+        async with scratch_postgres(args.postgres_url, pg_name) as pg_url:
+            db = await prepared_database(pg_url, cases, accounts)
+            await measure("PostgreSQL", db, cipher, args.repeat, args.cases)
+            await db.dispose()
     finally:
-        if not args.no_postgres:
-            try:
-                admin = await asyncpg.connect(admin_dsn)
-                await admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-                await admin.close()
-            except (OSError, asyncpg.PostgresError) as exc:
-                print(f"could not drop {pg_name}: {exc}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
