@@ -137,8 +137,8 @@ class PaymentBatch(Base):
 
 
 class Payment(Base):
-    """One bank transfer of a batch: a case's lines in it, summed; `reference` is what the bank file and the
-    bank's result file name it by."""
+    """One bank transfer of a batch: a case's lines in it, summed, to the payee account copied when the batch was
+    made; `reference` is what the bank file and the bank's result file name it by."""
 
     __tablename__ = "payments"
     __table_args__ = (sa.Index("ix_payments_batch_id", "batch_id", "id"),)
@@ -148,6 +148,11 @@ class Payment(Base):
     case_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("relief_cases.id"), index=True)
     reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    # the payee's account as the maker saw it: what the checker approves is what the bank file pays
+    holder_name: Mapped[str] = mapped_column(sa.String(50))
+    bank_name: Mapped[str] = mapped_column(sa.String(100))
+    account_enc: Mapped[str] = mapped_column(sa.Text)
+    account_masked: Mapped[str] = mapped_column(sa.String(40))
     status: Mapped[str] = mapped_column(sa.String(10))  # pending | paid | failed
     failure_reason: Mapped[str | None] = mapped_column(sa.String(200))
     result_at: Mapped[datetime | None]

@@ -107,7 +107,8 @@ async def pay_line(
         )  # fmt: skip
         payment = Payment(
             id=uuid7(), batch_id=batch.id, case_id=case["id"], reference=uuid7()[-20:], amount_fen=amount_fen,
-            status=status,
+            holder_name=case["payee_name"], bank_name="重庆农村商业银行", account_enc="not read here",
+            account_masked="***************4567", status=status,
         )  # fmt: skip
         line = PaymentLine(
             batch_id=batch.id, payment_id=payment.id, case_id=case["id"], period_no=period_no,

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from services.relief.batches.bankfiles import amount_fen
 from services.relief.batches.schemas import yuan
-from services.relief.models import Payment, PaymentBatch, events
+from services.relief.models import PayeeAccount, Payment, PaymentBatch, events
 from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
 from tests.registry.factories import assert_problem
 from tests.relief.conftest import (
@@ -131,6 +131,22 @@ async def test_bank_file_csv_lists_full_accounts_and_exact_yuan(relief, approved
     assert [r[6] for r in rows[1:]] == sorted(r[6] for r in rows[1:])  # in reference order
     total = sum(amount_fen(r[5]) for r in rows[1:])
     assert total == batch["total_fen"] == 199998
+
+
+async def test_the_bank_file_pays_the_account_the_batch_was_made_and_approved_with(relief, ledger, approved):
+    """An account changed after approval does not redirect the money: the checker approved the one copied."""
+    case = approved["cases"]["王芳"]
+    cipher = relief.app.state.cipher
+    async with relief.app.state.session_factory() as session:
+        await session.execute(
+            sa.update(PayeeAccount)
+            .where(PayeeAccount.person_id == case.person_id)
+            .values(bank_name="另一家银行", account_enc=cipher.encrypt("6200000000000000000"))
+        )
+        await session.commit()
+    response = await relief.get(f"{BATCHES}/{approved['batch']['id']}/bank-file.csv", BANK)
+    [row] = [r for r in csv_rows(response.content)[1:] if r[1] == "王芳"]
+    assert (row[3], row[4]) == ("重庆农村商业银行", "6217996100001234567")
 
 
 async def test_bank_file_xlsx_keeps_account_numbers_and_amounts_as_written(relief, approved):

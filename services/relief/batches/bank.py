@@ -25,11 +25,11 @@ from services.relief.batches.bankfiles import (
     amount_fen,
     result_status,
 )
-from services.relief.batches.errors import BatchNotApproved, PayeeAccountNotFound, PiiReadRequired
+from services.relief.batches.errors import BatchNotApproved, PiiReadRequired
 from services.relief.batches.schemas import BatchStatus, PaymentStatus, ResultsApplied, yuan
 from services.relief.batches.service import batch_in_scope, batch_out
 from services.relief.events import SOURCE
-from services.relief.models import PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase
+from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
 from services.relief.models import events as relief_events
 from shared.context import Ctx
 from shared.db import utcnow
@@ -65,16 +65,13 @@ async def bank_file(ctx: Ctx, batch_id: str) -> tuple[PaymentBatch, list[BankFil
     }
     query = (
         sa.select(Payment.id, Payment.reference, Payment.amount_fen, ReliefCase.payee_id_masked,
-                  PayeeAccount.holder_name, PayeeAccount.bank_name, PayeeAccount.account_enc)
+                  Payment.holder_name, Payment.bank_name, Payment.account_enc)
         .join(ReliefCase, ReliefCase.id == Payment.case_id)
-        .outerjoin(PayeeAccount, PayeeAccount.person_id == ReliefCase.person_id)
         .where(Payment.batch_id == batch.id)
         .order_by(Payment.id)
     )  # fmt: skip
     rows = []
     for payment_id, reference, amount, id_masked, holder, bank_name, account_enc in await ctx.session.execute(query):
-        if account_enc is None:
-            raise PayeeAccountNotFound()
         rows.append(
             BankFileRow(
                 payee_name=holder, payee_id_masked=id_masked, bank_name=bank_name,

@@ -66,12 +66,13 @@ async def standards_of(session: AsyncSession, unit_code: str) -> dict[str, list[
 
 
 async def cases_of_unit(session: AsyncSession, unit_code: str) -> Sequence[sa.Row]:
-    """Every case of the unit, open or closed (a closed case may still be owed), in id order, with whether its
-    person has a payee account."""
+    """Every case of the unit, open or closed (a closed case may still be owed), in id order, with its person's
+    payee account (None when there is none)."""
     query = (
         sa.select(
             ReliefCase.id, ReliefCase.person_id, ReliefCase.payee_name, ReliefCase.diagnosed_on,
-            ReliefCase.closed_on, ReliefCase.area_class, PayeeAccount.id.label("account_id"),
+            ReliefCase.closed_on, ReliefCase.area_class, PayeeAccount.holder_name, PayeeAccount.bank_name,
+            PayeeAccount.account_enc, PayeeAccount.account_masked,
         )
         .outerjoin(PayeeAccount, PayeeAccount.person_id == ReliefCase.person_id)
         .where(ReliefCase.county_code == county_of(unit_code), ReliefCase.unit_code == unit_code)
@@ -99,7 +100,10 @@ async def live_lines_of_unit(session: AsyncSession, unit_code: str) -> dict[str,
 
 # --- bulk writes ----------------------------------------------------------------------------------------------------
 
-PAYMENT_COLUMNS = ("id", "batch_id", "case_id", "reference", "amount_fen", "status", "created_at", "updated_at")
+PAYMENT_COLUMNS = (
+    "id", "batch_id", "case_id", "reference", "amount_fen", "holder_name", "bank_name", "account_enc", "account_masked",
+    "status", "created_at", "updated_at",
+)  # fmt: skip
 LINE_COLUMNS = (
     "id", "payment_id", "batch_id", "case_id", "period_no", "period_start", "kind", "amount_fen", "status",
     "created_at", "updated_at",
@@ -114,6 +118,7 @@ class PlannedPayment(Protocol):
     case_id: str
     amount_fen: int
     lines: Sequence[Due]
+    account: tuple[str, str, str, str]  # holder, bank, encrypted number, masked number
 
 
 async def insert_payments(
@@ -128,7 +133,9 @@ async def insert_payments(
     for sequence, (payment, payment_id) in enumerate(zip(payments, payment_ids, strict=True), start=1):
         case_id = payment.case_id
         reference = f"{reference_prefix}-{sequence:06d}"
-        payment_rows.append((payment_id, batch_id, case_id, reference, payment.amount_fen, pending, now, now))
+        payment_rows.append(
+            (payment_id, batch_id, case_id, reference, payment.amount_fen, *payment.account, pending, now, now)
+        )
         for line in payment.lines:
             line_rows.append(
                 (next(line_ids), payment_id, batch_id, case_id, line.period_no, line.period_start, line.kind,

@@ -49,7 +49,7 @@ from services.relief.batches.schemas import (
     yuan,
 )
 from services.relief.cases.periods import Due, Entitlement, Settled, due, entitlements
-from services.relief.models import PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase
+from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
 from services.relief.standards.units import county_of
 from shared.context import Ctx
 from shared.dates import today
@@ -89,6 +89,7 @@ class PlannedPayment(NamedTuple):
     case_id: str
     amount_fen: int
     lines: Sequence[Due]
+    account: tuple[str, str, str, str]  # holder, bank, encrypted number, masked number
 
 
 @dataclass
@@ -126,7 +127,7 @@ async def plan_batch(session: AsyncSession, unit_code: str, up_to: date) -> Plan
     # same lines while nothing was paid: computed once (a county's 100,000 cases have a few thousand such dates).
     entitled_by_dates: dict[tuple, list[Entitlement]] = {}
     unsettled: dict[tuple, tuple[list[Due], int]] = {}
-    for case_id, person_id, payee_name, diagnosed_on, closed_on, area_class, account_id in cases:
+    for case_id, person_id, payee_name, diagnosed_on, closed_on, area_class, *account in cases:
         key = (diagnosed_on, closed_on, area_class)
         paid = settled.get(case_id)
         if paid is None and (owed := unsettled.get(key)) is not None:
@@ -143,8 +144,9 @@ async def plan_batch(session: AsyncSession, unit_code: str, up_to: date) -> Plan
                 lines, net = _owed(entitled, paid, diagnosed_on)
         if not lines:
             continue
-        if net > 0 and account_id is not None:
-            payments.append(PlannedPayment(case_id, net, lines))
+        has_account = account[2] is not None
+        if net > 0 and has_account:
+            payments.append(PlannedPayment(case_id, net, lines, tuple(account)))
             continue
         reason = LeftOutReason.net_due_not_positive if net <= 0 else LeftOutReason.no_payee_account
         left_out = LeftOutCase(case_id=case_id, person_id=person_id, payee_name=payee_name, reason=reason, due_fen=net)
@@ -293,11 +295,10 @@ async def list_batches(
 
 def _payment_query():
     return (
-        sa.select(Payment, ReliefCase.payee_name, ReliefCase.payee_id_masked, PayeeAccount.account_enc,
-                  PayeeAccount.account_masked)
+        sa.select(Payment, ReliefCase.payee_name, ReliefCase.payee_id_masked, Payment.account_enc,
+                  Payment.account_masked)
         .join(ReliefCase, ReliefCase.id == Payment.case_id)
         .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
-        .outerjoin(PayeeAccount, PayeeAccount.person_id == ReliefCase.person_id)
     )  # fmt: skip
 
 
