@@ -5,17 +5,14 @@ header, as many ledgers have, is allowed: the header is the first of the first t
 """
 
 import codecs
-import csv
-import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 from services.registry.imports.columns import HEADERS, REQUIRED_HEADERS, canonical_header
+from shared.spreadsheets import SpreadsheetUnreadable, csv_records, xlsx_records
 
 HEADER_SEARCH_ROWS = 10
 SNIFF_BYTES = 64 * 1024
@@ -68,58 +65,21 @@ def sniff(head: bytes, path: Path) -> str:
     raise UnsupportedFile("no ledger header in the first lines")
 
 
+_UNREADABLE = {
+    "encoding_unknown": "无法识别文件编码，CSV 文件请保存为 UTF-8 或 GB18030 编码",
+    "file_unreadable": "无法读取该 XLSX 文件，请检查文件是否损坏",
+}
+
+
 def read_rows(path: Path, file_format: str) -> Rows:
     """All data rows of the file; UnreadableFile when it cannot be read or lacks a required column."""
-    if file_format == "xlsx":
-        return _rows(_xlsx_records(path))
-    return _rows(csv.reader(io.StringIO(_decode(path.read_bytes()), newline="")))
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            [FileError(1, "", "encoding_unknown", "无法识别文件编码，CSV 文件请保存为 UTF-8 或 GB18030 编码")]
-        ) from exc
-
-
-def _xlsx_records(path: Path) -> Iterator[list[str]]:
-    from openpyxl import load_workbook  # a second or two to import: only when a workbook comes
-
-    with path.open("rb") as handle:  # a file object: openpyxl would refuse a path without an .xlsx suffix
-        try:
-            book = load_workbook(handle, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise UnreadableFile(
-                [FileError(1, "", "file_unreadable", "无法读取该 XLSX 文件，请检查文件是否损坏")]
-            ) from exc
-        try:
-            for values in book.worksheets[0].iter_rows(values_only=True):
-                yield [_text(v) for v in values]
-        finally:
-            book.close()
-
-
-def _text(value: Any) -> str:
-    """A cell as the text an official typed: 12-digit codes typed as numbers come back without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+        if file_format == "xlsx":
+            with path.open("rb") as handle:  # a file object: openpyxl would refuse a path without an .xlsx suffix
+                return _rows(xlsx_records(handle))
+        return _rows(csv_records(path.read_bytes()))
+    except SpreadsheetUnreadable as exc:
+        raise UnreadableFile([FileError(1, "", exc.code, _UNREADABLE[exc.code])]) from exc
 
 
 def _header_positions(records: Iterator[list[str]]) -> tuple[int, list[int | None]]:

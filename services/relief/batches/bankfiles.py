@@ -17,12 +17,12 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.relief.batches.errors import ResultFileUnsupported
 from services.relief.batches.schemas import PaymentStatus, yuan
+from shared.spreadsheets import SpreadsheetUnreadable, csv_records, xlsx_records
 
 BANK_FILE_HEADERS = (
     "序号",
@@ -158,57 +158,20 @@ class ResultRow:
 def read_result_file(data: bytes) -> list[ResultRow]:
     """The data rows of a result file; ResultFileUnsupported when it is no spreadsheet, ResultFileRejected when it
     lacks its header, a required column or rows."""
-    if data.startswith(b"PK\x03\x04"):
-        records = _xlsx_records(data)
-    elif not data or b"\x00" in data[:65536]:
-        raise ResultFileUnsupported()
-    else:
-        records = csv.reader(io.StringIO(_decode(data), newline=""))
-    return _rows(records)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ResultFileRejected([RowError(1, "", "encoding_unknown")])
-
-
-def _xlsx_records(data: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook  # a second to import: only when a workbook comes
-
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "xl/workbook.xml" not in archive.namelist():
-                raise ResultFileUnsupported()
-    except zipfile.BadZipFile as exc:
-        raise ResultFileUnsupported() from exc
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ResultFileRejected([RowError(1, "", "file_unreadable")]) from exc
-    try:
-        rows = [[_text(value) for value in values] for values in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
-    return iter(rows)
-
-
-def _text(value: Any) -> str:
-    """A cell as the text the bank wrote: a reference typed as a number comes back without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+        if data.startswith(b"PK\x03\x04"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    if "xl/workbook.xml" not in archive.namelist():
+                        raise ResultFileUnsupported()
+            except zipfile.BadZipFile as exc:
+                raise ResultFileUnsupported() from exc
+            return _rows(xlsx_records(io.BytesIO(data)))
+        if not data or b"\x00" in data[:65536]:
+            raise ResultFileUnsupported()
+        return _rows(csv_records(data))
+    except SpreadsheetUnreadable as exc:
+        raise ResultFileRejected([RowError(1, "", exc.code)]) from exc
 
 
 def _header(records: Iterator[list[str]]) -> tuple[int, dict[str, int]]:
