@@ -7,7 +7,6 @@ inbox and answers 503, so the registry's dispatcher delivers it again later.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -28,19 +27,12 @@ from shared.settings import common_settings
 SOURCE = "relief"
 
 
-async def emit(
-    session: AsyncSession,
-    *,
-    event_type: str,
-    payload: BaseModel,
-    household_id: str | None,
-    county_code: str | None,
-    occurred_at: datetime | None = None,
-) -> EventEnvelope:
-    """Publish a relief event in the session's transaction (outbox); `occurred_at` by default now."""
+async def emit(session: AsyncSession, event_type: str, payload: BaseModel) -> EventEnvelope:
+    """Publish a relief event in the session's transaction (outbox). Every relief payload names its household
+    (None for a cadre's) and county, which the envelope carries for the ledger and for subscribers' filters."""
     event = envelope(
-        source=SOURCE, payload=payload, event_type=event_type, household_id=household_id, county_code=county_code,
-        occurred_at=occurred_at,
+        source=SOURCE, payload=payload, event_type=event_type, household_id=getattr(payload, "household_id", None),
+        county_code=getattr(payload, "county_code", None),
     )  # fmt: skip
     await publish(session, events, event)
     return event

@@ -164,13 +164,7 @@ async def open_case_for(
         diagnosed_on=diagnosed_on, monthly_fen=monthly_fen, opened_by=opened_by,
         summary=f"{case.payee_name} 临时救助立案（按低保标准2倍，{amount}）",
     )  # fmt: skip
-    await relief_events.emit(
-        session,
-        event_type="relief.case_opened",
-        payload=payload,
-        household_id=case.household_id,
-        county_code=case.county_code,
-    )
+    await relief_events.emit(session, "relief.case_opened", payload)
     return case
 
 
@@ -192,13 +186,7 @@ async def close_case(
         closed_on=closed_on, reason=reason, periods=periods,
         summary=f"{case.payee_name} {CLOSE_LABELS.get(reason, reason)}，临时救助结案（共 {periods} 期）",
     )  # fmt: skip
-    await relief_events.emit(
-        session,
-        event_type="relief.case_closed",
-        payload=payload,
-        household_id=case.household_id,
-        county_code=case.county_code,
-    )
+    await relief_events.emit(session, "relief.case_closed", payload)
 
 
 async def open_case(ctx: Ctx, registry: RegistryClient, body: CaseCreate) -> CaseDetail:

@@ -368,13 +368,7 @@ async def _open_claim(
         county_code=claim.county_code, kind=claim.kind, amount_fen=claim.amount_fen,
         summary=f"{enrolment.name} 专属保险{CLAIM_LABELS[claim.kind]}理赔立案 {yuan(claim.amount_fen)}元",
     )  # fmt: skip
-    await relief_events.emit(
-        session,
-        event_type="insurance.claim_opened",
-        payload=payload,
-        household_id=claim.household_id,
-        county_code=claim.county_code,
-    )
+    await relief_events.emit(session, "insurance.claim_opened", payload)
     return claim
 
 
@@ -517,13 +511,7 @@ async def pay_claim(ctx: Ctx, claim_id: str) -> ClaimOut:
         county_code=claim.county_code, kind=claim.kind, amount_fen=claim.amount_fen,
         summary=f"{name} 专属保险{CLAIM_LABELS[claim.kind]}理赔已赔付 {yuan(claim.amount_fen)}元",
     )  # fmt: skip
-    await relief_events.emit(
-        ctx.session,
-        event_type="insurance.claim_paid",
-        payload=payload,
-        household_id=claim.household_id,
-        county_code=claim.county_code,
-    )
+    await relief_events.emit(ctx.session, "insurance.claim_paid", payload)
     return claim_out(row)
 
 
