@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from services.relief.batches.bankfiles import amount_fen
-from services.relief.batches.schemas import yuan
 from services.relief.models import PayeeAccount, Payment, PaymentBatch, events
+from shared.money import yuan
 from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
 from tests.registry.factories import assert_problem
 from tests.relief.conftest import (

@@ -7,7 +7,6 @@ without pii:read; every unmasked read is audited. The person and household are c
 import re
 import unicodedata
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +19,8 @@ from services.relief.batches.errors import (
     PayeeNotInHousehold,
 )
 from services.relief.batches.schemas import PayeeAccountOut, PayeeAccountSet
-from services.relief.errors import RegistryUnavailable
+from services.relief.cases.service import member_of
+from services.relief.errors import from_registry
 from services.relief.models import PayeeAccount
 from shared.clients import RegistryClient
 from shared.context import Ctx
@@ -62,13 +62,10 @@ def account_out(ctx: Ctx, account: PayeeAccount) -> PayeeAccountOut:
 
 async def _check_registry(registry: RegistryClient, person_id: str, body: PayeeAccountSet) -> None:
     """The household exists in the registry, the person is one of its members, and it lies in the county given."""
-    try:
-        household = await registry.household(body.household_id)
-    except httpx.HTTPError as exc:
-        raise RegistryUnavailable() from exc
+    household = await from_registry(registry.household(body.household_id))
     if household is None:
         raise PayeeHouseholdNotFound(field="household_id")
-    if all(member.id != person_id for member in household.members):
+    if member_of(household, person_id) is None:
         raise PayeeNotInHousehold(field="person_id")
     if household.county_code != body.county_code:
         raise PayeeCountyMismatch(field="county_code", registered=household.county_code)

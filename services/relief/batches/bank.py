@@ -26,7 +26,7 @@ from services.relief.batches.bankfiles import (
     result_status,
 )
 from services.relief.batches.errors import BatchNotApproved, PiiReadRequired
-from services.relief.batches.schemas import BatchStatus, PaymentStatus, ResultsApplied, yuan
+from services.relief.batches.schemas import BatchStatus, PaymentStatus, ResultsApplied
 from services.relief.batches.service import batch_in_scope, batch_out
 from services.relief.events import SOURCE
 from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
@@ -35,6 +35,7 @@ from shared.context import Ctx
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.events import envelope, publish_many
+from shared.money import yuan
 from shared.schemas.events import ReliefPeriodPaidV1
 
 SENT_TO_BANK = (BatchStatus.approved.value, BatchStatus.reconciled.value)

@@ -21,7 +21,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.relief.batches.errors import ResultFileUnsupported
-from services.relief.batches.schemas import PaymentStatus, yuan
+from services.relief.batches.schemas import PaymentStatus
+from shared.money import yuan
 from shared.spreadsheets import SpreadsheetUnreadable, csv_records, xlsx_records
 
 BANK_FILE_HEADERS = (

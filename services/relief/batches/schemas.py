@@ -10,12 +10,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def yuan(fen: int) -> str:
-    """Fen as yuan text with two decimals: 123456 → '1234.56', -5 → '-0.05' (exact: integer arithmetic)."""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
-
-
 class BatchStatus(StrEnum):
     """批次状态"""
 

@@ -46,7 +46,6 @@ from services.relief.batches.schemas import (
     Reconciliation,
     StatusTallies,
     Tally,
-    yuan,
 )
 from services.relief.cases.periods import Due, Entitlement, Settled, due, entitlements
 from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
@@ -55,6 +54,7 @@ from shared.context import Ctx
 from shared.dates import today
 from shared.db import utcnow
 from shared.ids import uuid7
+from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 
 LEFT_OUT_LISTED = 1000

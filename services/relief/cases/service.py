@@ -5,12 +5,10 @@ A paid period is never rewritten: after a correction the schedule shows the diff
 (periods.due).
 """
 
-import logging
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +55,7 @@ from services.relief.cases.schemas import (
     ScheduleTotals,
     StandardApplied,
 )
-from services.relief.errors import RegistryUnavailable
+from services.relief.errors import from_registry
 from services.relief.models import CaseCorrection, PaymentLine, ReliefCase
 from services.relief.parameters import eligible_statuses
 from services.relief.standards import repository as standards
@@ -67,11 +65,10 @@ from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.dates import today
+from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.events import ReliefCaseClosedV1, ReliefCaseOpenedV1
 from shared.schemas.registry import HouseholdOut, PersonOut
-
-log = logging.getLogger("fupin.relief.cases")
 
 LIVE_LINE = frozenset({"pending", "paid"})  # a failed line leaves its period due again
 CLOSE_LABELS = {"discharged": "出院", "deceased": "死亡"}
@@ -88,21 +85,12 @@ def check_case_date(day: date, field: str) -> None:
         raise DateTooEarly(field=field, earliest=EARLIEST_DIAGNOSIS.isoformat())
 
 
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
 # --- the registry -----------------------------------------------------------------------------------------------
 
 
 async def fetch_household(registry: RegistryClient, household_id: str) -> HouseholdOut | None:
     """The household as the registry has it now; 503 (and the event delivered again later) when unreachable."""
-    try:
-        return await registry.household(household_id)
-    except httpx.HTTPError as exc:
-        log.warning("registry unreachable reading household %s: %s", household_id, exc)
-        raise RegistryUnavailable() from exc
+    return await from_registry(registry.household(household_id))
 
 
 def member_of(household: HouseholdOut, person_id: str) -> PersonOut | None:

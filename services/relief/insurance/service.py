@@ -6,18 +6,16 @@ constraint on (insured_kind, insured_id, kind) holds it, whatever the number of 
 amount is the policy's benefit for that kind when the claim is opened, and stays on the claim.
 """
 
-from collections.abc import Awaitable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief import events as relief_events
-from services.relief.errors import RegistryUnavailable
+from services.relief.errors import from_registry
 from services.relief.insurance import repository
 from services.relief.insurance.errors import (
     CadreInactive,
@@ -67,6 +65,7 @@ from shared.context import Ctx
 from shared.dates import today
 from shared.db import utcnow
 from shared.errors import Conflict, DomainError
+from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.events import InsuranceClaimOpenedV1, InsuranceClaimPaidV1, PersonHealthChangedV1
 from shared.schemas.registry import PovertyStatus
@@ -80,13 +79,6 @@ GROUP_TAKES = {
     InsuredGroup.resident_cadre: InsuredKind.cadre,
     InsuredGroup.first_secretary: InsuredKind.cadre,
 }
-
-T = TypeVar("T")
-
-
-def yuan(fen: int) -> str:
-    """12345 → "123.45" (for summaries; amounts themselves stay in fen)."""
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def policy_out(policy: InsurancePolicy) -> PolicyOut:
@@ -112,13 +104,6 @@ def claim_out(row: repository.ClaimRow) -> ClaimOut:
 
 def _benefit(policy: InsurancePolicy, kind: str) -> int:
     return policy.hospitalisation_fen if kind == ClaimKind.hospitalisation else policy.death_fen
-
-
-async def _from_registry(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except httpx.HTTPError as exc:
-        raise RegistryUnavailable() from exc
 
 
 # --- policies -------------------------------------------------------------------------------------------------------
@@ -245,7 +230,7 @@ async def enrol_persons(
     """Enrol members of a registered poor household (every member, or those chosen) under a poor-household policy."""
     policy = await _policy(ctx, policy_id)
     _check_group(policy, InsuredKind.person, "household_id")
-    household = await _from_registry(registry.household(body.household_id))
+    household = await from_registry(registry.household(body.household_id))
     if household is None or not ctx.principal.covers(household.village_code):
         raise HouseholdNotFound(field="household_id")
     if household.status == PovertyStatus.lifted_no_policy:
@@ -273,7 +258,7 @@ async def enrol_cadre(
     """Enrol a cadre (驻乡驻村干部 or 第一书记) under a policy of their group."""
     policy = await _policy(ctx, policy_id)
     _check_group(policy, InsuredKind.cadre, "cadre_id")
-    cadre = await _from_registry(registry.cadre(body.cadre_id))
+    cadre = await from_registry(registry.cadre(body.cadre_id))
     if cadre is None or not ctx.principal.covers(cadre.region_code):
         raise CadreNotFound(field="cadre_id")
     if not cadre.active:
