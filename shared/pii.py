@@ -6,6 +6,7 @@ to anyone without `pii:read`.
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import re
@@ -88,7 +89,7 @@ def normalize_id_number(value: str, *, today: date | None = None) -> str:
     if number[:2] not in PROVINCE_PREFIXES:
         raise InvalidIdNumber("province")
     try:
-        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        birth = _date_of(number[6:14])
     except ValueError as exc:
         raise InvalidIdNumber("birth_date") from exc
     if birth.year < 1880 or birth > (today or date.today()):
@@ -98,16 +99,26 @@ def normalize_id_number(value: str, *, today: date | None = None) -> str:
     return number
 
 
+@functools.cache  # at most some 50,000 days of birth; a look-up is 0.1 µs where making the date is 1 µs
+def _date_of(digits: str) -> date:
+    """The date of 8 digits YYYYMMDD; ValueError for a day that does not exist."""
+    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+
+
 def birth_date_of(number: str) -> date:
-    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    return _date_of(number[6:14])
 
 
 def gender_of(number: str) -> str:
-    return "male" if int(number[16]) % 2 == 1 else "female"
+    """The 17th digit: odd for a man, even for a woman."""
+    return "male" if number[16] in "13579" else "female"
+
+
+_PHONE_NOISE = re.compile(r"[\s()]")
 
 
 def normalize_phone(value: str) -> str:
-    phone = re.sub(r"[\s()]", "", value)
+    phone = value if value.isalnum() else _PHONE_NOISE.sub("", value)  # most phones are digits alone
     if phone.startswith("+86"):
         phone = phone[3:]
     if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):

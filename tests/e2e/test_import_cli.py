@@ -1,6 +1,8 @@
-"""`fupin import FILE` as a real process against a migrated registry database (SQLite or PostgreSQL)."""
+"""`fupin import FILE` as a real process against a migrated registry database (SQLite or PostgreSQL); the job's
+code path on an engine, whose sessions each have a connection of their own (the tests' other sessions share one)."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -8,10 +10,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from services.registry.imports import load, run
+from services.registry.imports.run import run_import
+from services.registry.imports.schemas import ImportMode
+from services.registry.imports.service import cli_principal, new_job
 from services.registry.models import Household, Person, Region, plumbing
 from shared.db import Database
 from shared.migrations import upgrade_async
-from tests.registry.test_imports import VILLAGE, csv_bytes, family, grid
+from shared.pii import PiiCipher
+from tests.registry.factories import id_number
+from tests.registry.test_imports import VILLAGE, csv_bytes, family, grid, person
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +93,51 @@ async def test_the_cli_refuses_a_file_that_is_not_a_ledger(registry_db, tmp_path
     refused = fupin_import(registry_db, tmp_path, b"\x89PNG\r\n\x1a\n" + bytes(64))
     assert refused.returncode == 2
     assert "not an XLSX workbook" in refused.stderr
+
+
+# --- the job's code path on an engine: look-ups on connections of their own, beside the COPY ---------------------
+
+
+async def run_on_engine(db: Database, tmp_path: Path, rows: list[dict[str, str]]):
+    async with db.sessions.begin() as session:
+        job = await new_job(
+            session, cli_principal("admin"), file_name="x.csv", file_format="csv", file_size=1, mode=ImportMode.all
+        )
+    path = tmp_path / f"{job.id}.csv"
+    path.write_bytes(csv_bytes(grid(rows)))
+    cipher = PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
+    return await run_import(job.id, sessions=db.sessions, cipher=cipher, source=path)
+
+
+async def members(db: Database) -> dict[str, int]:
+    async with db.sessions() as session:
+        return dict((await session.execute(sa.select(Household.household_no, Household.member_count))).all())
+
+
+async def test_an_import_on_an_engine_writes_while_it_checks(registry_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "VALIDATE_CHUNK", 2)
+    monkeypatch.setattr(load, "HOUSEHOLDS_PER_CHUNK", 1)
+    households = [family(2), family(3), family(1), family(2)]
+    outcome = await run_on_engine(registry_db, tmp_path, [row for rows in households for row in rows])
+    assert (outcome.status, outcome.households_created, outcome.persons_created) == ("done", 4, 8), outcome
+    assert await members(registry_db) == {rows[0]["household_no"]: len(rows) for rows in households}
+
+
+async def test_an_import_on_an_engine_whose_rows_come_apart_or_go_wrong_late(registry_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "VALIDATE_CHUNK", 2)
+    monkeypatch.setattr(load, "HOUSEHOLDS_PER_CHUNK", 1)
+    first, second, third = family(2), family(2), family(2)
+    bad = [dict(row) for row in (*first, *second, *third)]
+    bad[-1]["phone"] = "12"
+    outcome = await run_on_engine(registry_db, tmp_path, bad)
+    assert (outcome.status, outcome.error_count) == ("failed", 1)
+    assert await members(registry_db) == {}
+
+    late = person(first[0]["household_no"], name="张末", id_number=id_number("500230", "19990909"), relation="孙子女")
+    outcome = await run_on_engine(registry_db, tmp_path, [*first, *second, *third, late])
+    assert (outcome.status, outcome.persons_created) == ("done", 7), outcome
+    assert await members(registry_db) == {
+        first[0]["household_no"]: 3,
+        second[0]["household_no"]: 2,
+        third[0]["household_no"]: 2,
+    }

@@ -4,6 +4,7 @@ import csv
 import io
 import itertools
 import json
+import sys
 
 import openpyxl
 import pytest
@@ -15,6 +16,7 @@ from services.registry.imports.runner import runner_of
 from services.registry.imports.schemas import ImportMode
 from services.registry.imports.service import cli_principal, job_fields, new_job
 from services.registry.imports.template import EXAMPLE_ROW
+from services.registry.imports.validate import Validator
 from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, WANZHOU
 from tests.registry.factories import (
     HOUSEHOLDS,
@@ -530,9 +532,10 @@ def small_chunks(monkeypatch):
 
 @pytest.mark.parametrize("mode", [ImportMode.all, ImportMode.valid_households])
 async def test_progress_goes_through_each_phase(registry, small_chunks, mode):
-    # All or nothing on PostgreSQL writes households while checking: the first one (2 persons) is in by then.
+    # All or nothing on PostgreSQL writes households while checking: the two the file closed (5 persons) are in
+    # by then; the last one is complete only at the end of the file.
     streams = mode == ImportMode.all and registry.app.state.db.engine.dialect.name == "postgresql"
-    importing = [2, 5, 6] if streams else [0, 2, 5, 6]
+    importing = [5, 6] if streams else [0, 2, 5, 6]
     seen: list[tuple[str, int, int]] = []
     rows = family(2) + family(3) + family(1)
     job_id, outcome = await run_directly(
@@ -564,6 +567,27 @@ async def test_a_household_whose_rows_come_apart_after_it_was_written(registry, 
     assert (outcome.status, outcome.households_created, outcome.persons_created) == ("done", 3, 6), outcome
     sizes = {h["household_no"]: h["member_count"] for h in await households_in(registry)}
     assert sizes == {first[0]["household_no"]: 3, second[0]["household_no"]: 2, third[0]["household_no"]: 1}
+
+
+async def test_a_failure_in_the_checking_thread_ends_the_job_and_writes_nothing(registry, small_chunks, monkeypatch):
+    fed = Validator.feed
+    calls = []
+
+    def failing(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:  # after two households were complete, and written on PostgreSQL
+            raise RuntimeError("disk gone")
+        return fed(self, rows)
+
+    monkeypatch.setattr(Validator, "feed", failing)
+    interval = sys.getswitchinterval()
+    job_id, outcome = await run_directly(registry, family(2) + family(2) + family(2))
+    assert (outcome.status, outcome.households_created) == ("failed", 0)
+    assert "导入出错" in outcome.message
+    assert await households_in(registry) == []
+    stored = (await registry.get(f"{IMPORTS}/{job_id}")).json()
+    assert (stored["status"], stored["households_created"]) == ("failed", 0)
+    assert sys.getswitchinterval() == interval  # the import's shorter interval ends with it
 
 
 async def test_a_running_jobs_live_progress_is_shown_over_the_stored_row(registry):
