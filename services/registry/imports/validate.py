@@ -139,6 +139,7 @@ class Validator:
         self._found = Found([], [], [], [])
         self._village_codes: set[str] = set()
         self._villages: dict[str, Region] = {}
+        self._covered: dict[str, bool] = {}
         self._taken_hashes: set[str] = set()
         self._taken_numbers: set[str] = set()
 
@@ -172,12 +173,20 @@ class Validator:
         if household.bad or household.head is None or any(k not in household.fields for k in _ONCE_KEYS):
             return False
         village = self._villages.get(household.fields["village_code"][2])
-        if village is None or not self.principal.covers(village.code) or household.household_no in self._taken_numbers:
+        if village is None or not self._covers(village.code) or household.household_no in self._taken_numbers:
             return False
-        if any(m.id_hash in self._taken_hashes for m in household.members):
+        taken = self._taken_hashes
+        if taken and any(m.id_hash in taken for m in household.members):
             return False
         household.county_code = village.county_code or village.code[:6]
         return True
+
+    def _covers(self, village_code: str) -> bool:
+        """Whether the importer's scope covers the village, asked once a village (a file has few, and many rows)."""
+        covered = self._covered.get(village_code)
+        if covered is None:
+            covered = self._covered[village_code] = self.principal.covers(village_code)
+        return covered
 
     def _row(self, number: int, values: tuple[str, ...], sealed: Sealed) -> None:
         (household_no, _village, name, id_text, relation_text, _status, _attribute, _dibao, _area, phone_text,
@@ -340,7 +349,7 @@ class Validator:
             village = self._villages.get(code)
             if village is None:
                 self._flag(household, row, "village_code", text, "village_not_found", VillageNotFound.zh)
-            elif not self.principal.covers(code):
+            elif not self._covers(code):
                 self._flag(household, row, "village_code", text, "out_of_scope", OutOfScope.zh)
             else:
                 household.county_code = village.county_code or code[:6]
