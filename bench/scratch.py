@@ -1,11 +1,25 @@
-"""A throw-away PostgreSQL database for a benchmark: created on entry, dropped (forcibly) on exit."""
+"""What a benchmark runs in: a throw-away folder with its own var/ and PII keys; a throw-away PostgreSQL database,
+created on entry and dropped (forcibly) on exit."""
 
+import os
+import secrets
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import sqlalchemy as sa
+
+from shared.pii import PiiCipher
+
+
+def scratch_folder(name: str) -> tuple[Path, PiiCipher]:
+    """A new temporary folder (FUPIN_VAR_DIR set to its var/) and a PII cipher with keys of its own."""
+    folder = Path(tempfile.mkdtemp(prefix=f"fupin-bench-{name}-"))
+    os.environ["FUPIN_VAR_DIR"] = str(folder / "var")
+    return folder, PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
 
 
 @asynccontextmanager

@@ -12,10 +12,8 @@ import csv
 import io
 import os
 import random
-import secrets
 import shutil
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +22,7 @@ import asyncpg
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch
-from bench.scratch import scratch_postgres
+from bench.scratch import scratch_folder, scratch_postgres
 from services.registry.imports import load
 from services.registry.imports.columns import HEADERS
 from services.registry.imports.parse import read_rows
@@ -179,9 +177,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(2020)
-    tmp = Path(tempfile.mkdtemp(prefix="fupin-bench-imports-"))
-    os.environ["FUPIN_VAR_DIR"] = str(tmp / "var")
-    cipher = PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
+    tmp, cipher = scratch_folder("imports")
     places = villages(rng, 60)
     content, households = ledger(rng, args.persons, places)
     source = tmp / "ledger.csv"

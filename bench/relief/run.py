@@ -9,10 +9,8 @@ import argparse
 import asyncio
 import os
 import random
-import secrets
 import shutil
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch
-from bench.scratch import scratch_postgres
+from bench.scratch import scratch_folder, scratch_postgres
 from services.relief.batches import service
 from services.relief.batches.accounts import mask_account_number
 from services.relief.batches.schemas import BatchCreate
@@ -156,9 +154,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(2020)
-    tmp = Path(tempfile.mkdtemp(prefix="fupin-bench-relief-"))
-    os.environ["FUPIN_VAR_DIR"] = str(tmp / "var")
-    cipher = PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
+    tmp, cipher = scratch_folder("relief")
     cases, accounts = cases_and_accounts(rng, args.cases, cipher)
     print(f"{args.cases:,} cases of {UNIT}, {len(accounts):,} payee accounts, up to {UP_TO}; {os.cpu_count()} cores; "
           f"best of {args.repeat}")  # fmt: skip

@@ -138,6 +138,45 @@ class Pairing(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
 
+class FiveOnesProgress(Base):
+    """The five ones kept current (services/registry/contacts/progress.py): per pairing and campaign window start,
+    the first time each item was done on or after that start (NULL: not yet). Contacts are instants; a needs survey
+    or income plan on record, its date. Pairing columns are copied, so a roll-up reads this table alone."""
+
+    __tablename__ = "five_ones_progress"
+    __table_args__ = (
+        sa.Index("ix_five_ones_progress_start_county", "window_start", "county_code", "township_code"),
+        sa.Index("ix_five_ones_progress_start_household", "window_start", "household_id", "cadre_id"),
+        sa.Index("ix_five_ones_progress_start_cadre", "window_start", "cadre_id"),
+    )
+
+    window_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    pairing_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("pairings.id"), primary_key=True)
+    cadre_id: Mapped[str] = mapped_column(sa.String(36))
+    household_id: Mapped[str] = mapped_column(sa.String(36))
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    township_code: Mapped[str] = mapped_column(sa.String(9))
+    village_code: Mapped[str] = mapped_column(sa.String(12))
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+    phone_call: Mapped[datetime | None]
+    prevention_education: Mapped[datetime | None]
+    supplies_help: Mapped[datetime | None]
+    needs_contact: Mapped[datetime | None]
+    plan_contact: Mapped[datetime | None]
+    needs_record: Mapped[date | None] = mapped_column(sa.Date)
+    plan_record: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class FiveOnesWindow(Base):
+    """A campaign window start whose `five_ones_progress` rows are built and kept current."""
+
+    __tablename__ = "five_ones_windows"
+
+    window_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- Epidemic monitoring (measures 1, 4, 7, 22) -----------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """Region scope inside the query: officers see their regions, a village cadre the households paired with them."""
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from services.registry.models import Cadre, Household, Pairing
@@ -26,7 +28,8 @@ def cadre_scope(principal: Principal) -> sa.ColumnElement[bool]:
     return principal.region_clause(Cadre.county_code, Cadre.township_code, Cadre.region_code)
 
 
-def pairing_scope(principal: Principal) -> sa.ColumnElement[bool]:
+def pairing_scope(principal: Principal, model: Any = Pairing) -> sa.ColumnElement[bool]:
+    """The pairings the caller may read; `model` may be a table that copies a pairing's cadre and codes."""
     if principal.is_cadre_only:
-        return Pairing.cadre_id.in_(sa.select(Cadre.id).where(Cadre.username == principal.subject))
-    return principal.region_clause(Pairing.county_code, Pairing.township_code)
+        return model.cadre_id.in_(sa.select(Cadre.id).where(Cadre.username == principal.subject))
+    return principal.region_clause(model.county_code, model.township_code)

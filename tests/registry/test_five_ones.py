@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from services.registry.contacts import progress
 from services.registry.contacts.rollup import average, percent
 from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
 from tests.registry.factories import (
@@ -240,6 +241,39 @@ async def test_an_ended_pairing_is_excluded(registry):
     assert [r["pairing_id"] for r in await rows(registry)] == [kept["id"]]
     total = (await report(registry, level="city"))["total"]
     assert (total["pairings"], total["pairings_complete"], total["items_done"]) == (1, 0, 0)
+
+
+async def test_rows_kept_current_record_by_record_equal_rows_built_at_once(registry):
+    """After a first report built the window's rows, every pairing, end and record updates them: the reports then
+    equal the reports of rows built afresh from the same records."""
+    early = await pair(registry)
+    ended = await pair(registry)
+    await report(registry, level="pairing")  # builds the rows of the window from 2020-02-09
+    late = await pair(registry, start_date="2020-02-20")  # paired after the build
+    stranger = await make_cadre(registry, VILLAGE[:9])
+    await contact(registry, early, channel="phone", kind="care")
+    await contact(registry, early, at="2020-03-01T09:00:00+08:00", channel="phone", kind="care")  # a later one
+    await contact(registry, early, at="2020-02-08T23:00:00+08:00", kind="supplies_help")  # before the window
+    await make_contact(
+        registry, early["household"]["id"], cadre_id=stranger["id"], channel="wechat", kind="prevention_education",
+        contacted_at="2020-02-15T09:00:00+08:00",
+    )  # fmt: skip
+    await make_needs_survey(registry, early["household"]["id"], surveyed_on="2020-02-08")  # before the window
+    await make_income_plan(registry, early["household"]["id"], planned_on="2020-03-10")
+    await all_five(registry, late)
+    await contact(registry, ended, channel="phone", kind="care")
+    response = await registry.post(f"{PAIRINGS}/{ended['id']}/end", json={"end_date": "2020-03-01"})
+    assert response.status_code == 200, response.text
+    views = [{"level": "pairing"}, {"level": "cadre"}, {"level": "county"}, {"level": "pairing", "as_of": "2020-02-29"}]
+    kept = [await report(registry, **view) for view in views]
+    assert [r["pairing_id"] for r in kept[0]["items"]] == [late["id"], early["id"]]
+    assert [r["done"] for r in kept[0]["items"]] == [ALL, ["phone_call", "income_plan"]]
+    assert [r["done"] for r in kept[3]["items"]] == [ALL, ["phone_call"]]
+
+    async with registry.app.state.session_factory() as session:
+        await progress.forget(session)
+        await session.commit()
+    assert [await report(registry, **view) for view in views] == kept
 
 
 # --- roll-ups ---------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.cadres import repository
+from services.registry.contacts import progress
 from services.registry.errors import (
     CadreInactive,
     CadreNotFound,
@@ -152,6 +153,7 @@ async def create_pairing(ctx: Ctx, body: PairingCreate) -> PairingOut:
         await repository.add(ctx.session, pairing)
     except IntegrityError as exc:
         raise PairingExists(field="household_id") from exc
+    await progress.on_pairing_created(ctx.session, pairing)
     await ctx.audit.record(
         ctx.principal,
         action="pairing.create",
@@ -185,6 +187,7 @@ async def end_pairing(ctx: Ctx, pairing_id: str, body: PairingEnd) -> PairingOut
     pairing.end_date = body.end_date
     pairing.updated_at = datetime.now(UTC)
     await ctx.session.flush()
+    await progress.on_pairing_ended(ctx.session, pairing)
     await ctx.audit.record(
         ctx.principal,
         action="pairing.end",

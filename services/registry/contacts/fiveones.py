@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from services.registry.contacts import repository
+from services.registry.contacts import progress, repository
 from services.registry.contacts.errors import ExportTooLarge
 from services.registry.contacts.rollup import percent, summed
 from services.registry.contacts.schemas import (
@@ -32,10 +32,11 @@ from services.registry.contacts.schemas import (
     RegionLevel,
     WindowOut,
 )
-from services.registry.contacts.scope import in_region, narrowing, region_group
+from services.registry.contacts.scope import in_region, region_group
 from services.registry.contacts.service import cadre_in_scope, not_in_future
 from services.registry.errors import CadreNotFound
-from services.registry.models import Cadre, Household, Pairing
+from services.registry.models import Cadre
+from services.registry.models import FiveOnesProgress as Progress
 from services.registry.parameters.service import five_ones_window
 from services.registry.scope import pairing_scope
 from shared.context import Ctx
@@ -59,7 +60,7 @@ STATUS_ZH = {
     "lifted_no_policy": "已脱贫（不再享受政策）",
 }
 GROUPS: dict[FiveOnesLevel, Any] = {
-    FiveOnesLevel.cadre: lambda t: (t.c.cadre_id, t.c.cadre_name),
+    FiveOnesLevel.cadre: lambda t: (t.c.cadre_id,),
     FiveOnesLevel.township: lambda t: (t.c.township_code,),
     FiveOnesLevel.county: lambda t: (region_group(RegionLevel.county, t.c.county_code, t.c.township_code),),
     FiveOnesLevel.city: lambda t: None,
@@ -76,46 +77,32 @@ class Campaign:
 
 
 async def campaign(ctx: Ctx, as_of: date | None) -> Campaign:
-    """The campaign as of a day up to today (what is done later is not known yet)."""
+    """The campaign as of a day up to today (what is done later is not known yet), its progress rows built."""
     if as_of is not None:
         not_in_future(as_of, "as_of")
     on = as_of or today()
     window = await five_ones_window(ctx.session, on)
+    await progress.ensure(ctx.session, window.start)
     return Campaign(on, window.start, window.end)
 
 
 def _filters(ctx: Ctx, current: Campaign, region: str | None, *extra: Any) -> list[Any]:
+    """The active pairings started by the as-of date, in the caller's scope and the region (on FiveOnesProgress)."""
     return [
-        Pairing.active.is_(True),
-        Pairing.start_date <= current.as_of,
-        pairing_scope(ctx.principal),
-        *in_region(region, Pairing.county_code, Pairing.township_code, Household.village_code),
+        Progress.active.is_(True),
+        Progress.start_date <= current.as_of,
+        pairing_scope(ctx.principal, Progress),
+        *in_region(region, Progress.county_code, Progress.township_code, Progress.village_code),
         *extra,
     ]
-
-
-def _pairings(ctx: Ctx, current: Campaign, region: str | None) -> Any:
-    """Every pairing of the region in scope with its items (for roll-ups, exports and the `complete` filter)."""
-    return repository.five_ones_pairings(
-        current.period, narrowing(ctx.principal, region), _filters(ctx, current, region)
-    )
 
 
 async def _picked(
     ctx: Ctx, current: Campaign, filters: list[Any], *, limit: int | None = None, before_id: str | None = None
 ) -> Sequence[Any]:
-    """A few pairings with their items, newest first: the pairings are picked first (pairing index), then the
-    records of just their households are read (household index), not the contact log of the whole region."""
-    picked = await repository.pick_pairings(ctx.session, filters, limit=limit, before_id=before_id)
-    if not picked:
-        return []
-    households = {household_id for _, household_id in picked}
-    query = repository.five_ones_pairings(
-        current.period,
-        lambda model: [model.household_id.in_(households)],
-        [Pairing.id.in_([pairing_id for pairing_id, _ in picked])],
-    )
-    return await repository.pairing_rows(ctx.session, query)
+    """Pairings with their items, newest first."""
+    query = progress.pairings(current.period, filters)
+    return await repository.pairing_rows(ctx.session, query, limit=limit, before_id=before_id)
 
 
 def pairing_out(row: Any) -> FiveOnesPairing:
@@ -167,7 +154,7 @@ async def five_ones(
         else:  # which pairings are complete is known only once every pairing's items are counted
             rows = await repository.pairing_rows(
                 ctx.session,
-                _pairings(ctx, current, region),
+                progress.pairings(current.period, _filters(ctx, current, region)),
                 before_id=after_id(page),
                 complete=complete,
                 limit=page.limit + 1,
@@ -180,13 +167,15 @@ async def five_ones(
             items=[pairing_out(row) for row in kept],
             next_cursor=cursor,
         )
-    rows = await repository.five_ones_rollup(ctx.session, _pairings(ctx, current, region), GROUPS[level])
+    counted = progress.counted(current.period, _filters(ctx, current, region))
+    rows = await repository.five_ones_rollup(ctx.session, counted, GROUPS[level])
     if level == FiveOnesLevel.city:
         rows = [{**row, "code": CITY_CODE} for row in rows]
+    codes = {row["code"] for row in rows}
     if level == FiveOnesLevel.cadre:
-        names = {row["code"]: row["cadre_name"] for row in rows}
+        names = await repository.cadre_names(ctx.session, codes)
     else:
-        names = await repository.region_names(ctx.session, {row["code"] for row in rows})
+        names = await repository.region_names(ctx.session, codes)
     return FiveOnesRollup(
         level=level.value,
         as_of=current.as_of,
@@ -198,7 +187,7 @@ async def five_ones(
 
 async def _todo(ctx: Ctx, cadre: Cadre, current: Campaign) -> CadreTodo:
     """Unfinished households first; among them not-yet-lifted ones (the notice's priority), then the most missing."""
-    rows = await _picked(ctx, current, _filters(ctx, current, None, Pairing.cadre_id == cadre.id))
+    rows = await _picked(ctx, current, _filters(ctx, current, None, Progress.cadre_id == cadre.id))
     households = sorted(
         (pairing_out(row) for row in rows),
         key=lambda p: (p.complete, p.household_status != "not_lifted", -len(p.missing), p.household_no),
@@ -227,7 +216,7 @@ async def five_ones_table(
 ) -> tuple[str, list[str], list[list[Any]]]:
     """(file name, headers, rows): every pairing of the region with its five items, by place, for the Excel export."""
     current = await campaign(ctx, as_of)
-    query = _pairings(ctx, current, region)
+    query = progress.pairings(current.period, _filters(ctx, current, region))
     rows = await repository.pairing_rows(ctx.session, query, limit=EXPORT_LIMIT + 1, by_place=True)
     if len(rows) > EXPORT_LIMIT:
         raise ExportTooLarge(field="region", limit=EXPORT_LIMIT)

@@ -17,10 +17,7 @@ from services.registry.models import (
     Contact,
     Household,
     ImpactSurvey,
-    IncomePlan,
     IsolationCheckin,
-    NeedsSurvey,
-    Pairing,
     Region,
 )
 from shared.dates import day_start as shared_day_start
@@ -202,114 +199,11 @@ class Period:
     last: date
 
 
-def _done(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.max(sa.case((condition, 1), else_=0))
-
-
-def _five_ones_from(period: Period, narrow: Narrow) -> tuple[sa.FromClause, dict[FiveOnesItem, sa.ColumnElement[int]]]:
-    """Pairings joined to what was done for them in the period, aggregated per (household, cadre) in SQL; each item
-    a 0/1 column.
-
-    The three contact items and the contact variants of the survey and the plan count only contacts by the
-    pairing's own cadre; a needs survey or income plan on record counts for the household whoever recorded it.
-    """
-    contacts = (
-        sa.select(
-            Contact.household_id,
-            Contact.cadre_id,
-            _done(Contact.channel == "phone").label("phone_call"),
-            _done(Contact.kind == "prevention_education").label("prevention_education"),
-            _done(Contact.kind == "supplies_help").label("supplies_help"),
-            _done(Contact.kind == "needs_survey").label("needs_survey"),
-            _done(Contact.kind == "income_plan").label("income_plan"),
-        )
-        .where(
-            Contact.contacted_at >= day_start(period.first),
-            Contact.contacted_at < day_end(period.last),
-            Contact.cadre_id.is_not(None),
-            *narrow(Contact),
-        )
-        .group_by(Contact.household_id, Contact.cadre_id)
-        .subquery("c")
-    )
-
-    def households_with(model: Any, on: InstrumentedAttribute, name: str) -> sa.Subquery:
-        return (
-            sa.select(model.household_id)
-            .where(on >= period.first, on <= period.last, *narrow(model))
-            .group_by(model.household_id)
-            .subquery(name)
-        )
-
-    surveys = households_with(NeedsSurvey, NeedsSurvey.surveyed_on, "s")
-    plans = households_with(IncomePlan, IncomePlan.planned_on, "p")
-    joined = (
-        sa.join(Pairing, Cadre, Cadre.id == Pairing.cadre_id)
-        .join(Household, Household.id == Pairing.household_id)
-        .outerjoin(
-            contacts,
-            sa.and_(contacts.c.household_id == Pairing.household_id, contacts.c.cadre_id == Pairing.cadre_id),
-        )
-        .outerjoin(surveys, surveys.c.household_id == Pairing.household_id)
-        .outerjoin(plans, plans.c.household_id == Pairing.household_id)
-    )
-
-    def either(record: sa.Subquery, contact_kind: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-        return sa.case((sa.or_(record.c.household_id.is_not(None), contact_kind == 1), 1), else_=0)
-
-    items = {
-        FiveOnesItem.phone_call: sa.func.coalesce(contacts.c.phone_call, 0),
-        FiveOnesItem.prevention_education: sa.func.coalesce(contacts.c.prevention_education, 0),
-        FiveOnesItem.supplies_help: sa.func.coalesce(contacts.c.supplies_help, 0),
-        FiveOnesItem.needs_survey: either(surveys, contacts.c.needs_survey),
-        FiveOnesItem.income_plan: either(plans, contacts.c.income_plan),
-    }
-    return joined, items
-
-
-def five_ones_pairings(period: Period, narrow: Narrow, filters: list[sa.ColumnElement[bool]]) -> sa.Select:
-    """One row per pairing: who, which household, and the five 0/1 item columns."""
-    joined, items = _five_ones_from(period, narrow)
-    return (
-        sa.select(
-            Pairing.id.label("pairing_id"),
-            Pairing.cadre_id,
-            Cadre.name.label("cadre_name"),
-            Pairing.household_id,
-            Household.household_no,
-            Household.head_name,
-            Household.village_code,
-            Household.township_code,
-            Household.county_code,
-            Household.status.label("household_status"),
-            *(column.label(item.value) for item, column in items.items()),
-        )
-        .select_from(joined)
-        .where(*filters)
-    )
-
-
 def _items_done(table: Any) -> sa.ColumnElement[int]:
     total: sa.ColumnElement[int] = sa.literal(0)
     for item in FiveOnesItem:
         total = total + table.c[item.value]
     return total
-
-
-async def pick_pairings(
-    session: AsyncSession, filters: list[sa.ColumnElement[bool]], *, limit: int | None, before_id: str | None
-) -> list[tuple[str, str]]:
-    """(pairing id, household id) of the pairings matching `filters`, newest first."""
-    query = (
-        sa.select(Pairing.id, Pairing.household_id)
-        .join(Household, Household.id == Pairing.household_id)
-        .where(*filters)
-        .order_by(Pairing.id.desc())
-        .limit(limit)
-    )
-    if before_id:
-        query = query.where(Pairing.id < before_id)
-    return [(pairing_id, household_id) for pairing_id, household_id in (await session.execute(query)).all()]
 
 
 async def pairing_rows(
@@ -337,6 +231,11 @@ async def pairing_rows(
         done = _items_done(t)
         rows = rows.where(done == len(FiveOnesItem) if complete else done < len(FiveOnesItem))
     return (await session.execute(rows)).mappings().all()
+
+
+async def cadre_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
+    rows = await session.execute(sa.select(Cadre.id, Cadre.name).where(Cadre.id.in_(ids)))
+    return {cadre_id: name for cadre_id, name in rows.all()}
 
 
 async def five_ones_rollup(session: AsyncSession, query: sa.Select, group_of: Callable[[Any], Any]) -> list[dict]:

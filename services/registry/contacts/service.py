@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from services.registry.cadres import repository as cadres
-from services.registry.contacts import repository
+from services.registry.contacts import progress, repository
 from services.registry.contacts.errors import CheckinExists, InFuture, VisitRefused
 from services.registry.contacts.rollup import average, percent, summed
 from services.registry.contacts.schemas import (
@@ -210,6 +210,7 @@ async def record_contact(ctx: Ctx, body: ContactCreate) -> ContactOut:
         notes=body.notes,
     )
     await _keep(ctx, contact, entity="contact", details={**body.model_dump(mode="json"), "cadre_id": contact.cadre_id})
+    await progress.on_contact(ctx.session, contact)
     who = cadre.name if cadre else ctx.principal.name or ctx.principal.subject
     await emit(
         ctx.session,
@@ -278,6 +279,7 @@ async def record_needs_survey(ctx: Ctx, household_id: str, body: NeedsSurveyCrea
     needs = "、".join(NEED_ZH[need] for need in body.needs)
     details = {**body.model_dump(mode="json"), "cadre_id": survey.cadre_id}
     await _keep(ctx, survey, entity="needs_survey", details=details, summary=f"脱贫需求调查：{needs}")
+    await progress.on_record(ctx.session, survey)
     return NeedsSurveyOut.model_validate(survey)
 
 
@@ -301,6 +303,7 @@ async def record_income_plan(ctx: Ctx, household_id: str, body: IncomePlanCreate
     details = {**body.model_dump(mode="json"), "cadre_id": plan.cadre_id}
     summary = f"脱贫增收计划：{len(body.measures)} 项措施，预计增收 {yuan(plan.expected_income_fen)}"
     await _keep(ctx, plan, entity="income_plan", details=details, summary=summary)
+    await progress.on_record(ctx.session, plan)
     return IncomePlanOut.model_validate(plan)
 
 
