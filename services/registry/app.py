@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.catalog import internal_subscriptions
 from services.registry.cadres.router import router as cadres_router
+from services.registry.contacts import progress
 from services.registry.contacts.router import router as contacts_router
 from services.registry.health.router import router as health_router
 from services.registry.households.router import router as households_router
@@ -32,6 +33,7 @@ def create_app(
     settings = registry_settings()
     start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings, internal_subscriptions("registry"))
     start_sweeper, stop_sweeper = sweeper_hooks(settings.import_sweep_s)
+    start_build, stop_build = progress.build_hooks(settings.five_ones_build_at_start)
     return create_service_app(
         name="registry",
         title="fupin registry 监测登记",
@@ -52,6 +54,6 @@ def create_app(
         ],
         verifier=verifier,
         cipher=cipher,
-        on_startup=[start_dispatcher, start_sweeper],
-        on_shutdown=[stop_sweeper, stop_dispatcher],
+        on_startup=[start_dispatcher, start_sweeper, start_build],
+        on_shutdown=[stop_build, stop_sweeper, stop_dispatcher],
     )

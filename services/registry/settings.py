@@ -11,6 +11,8 @@ class RegistrySettings(ServiceSettings):
     port: int = 8001
     # seconds between two sweeps of import jobs whose process died (imports/sweep.py); 0: no sweep
     import_sweep_s: float = 60.0
+    # build the five ones' progress rows of the window in force at start, in the background (contacts/progress.py)
+    five_ones_build_at_start: bool = True
 
 
 @lru_cache

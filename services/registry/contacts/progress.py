@@ -12,12 +12,16 @@ transaction. On PostgreSQL a build holds an exclusive advisory lock and every up
 slip between a build's reading and its rows being seen by updates; SQLite has one writer at a time.
 """
 
+import asyncio
+import contextlib
+import logging
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.contacts.repository import Period, day_end, day_start
 from services.registry.contacts.schemas import FiveOnesItem
@@ -31,7 +35,11 @@ from services.registry.models import (
     NeedsSurvey,
     Pairing,
 )
+from services.registry.parameters.service import five_ones_window
+from shared.dates import today
 from shared.db import utcnow
+
+log = logging.getLogger("fupin.registry.five_ones")
 
 # (progress column, Contact attribute, value): a contact by the pairing's cadre whose attribute has the value
 CONTACT_ITEMS = (
@@ -148,6 +156,31 @@ async def ensure(session: AsyncSession, start: date) -> None:
             await session.execute(sa.insert(FiveOnesWindow).values(window_start=start, built_at=utcnow()))
     except IntegrityError:
         pass  # SQLite: a request that started at the same time built it first
+
+
+async def _build_current(sessions: async_sessionmaker[AsyncSession]) -> None:
+    try:
+        async with sessions.begin() as session:
+            await ensure(session, (await five_ones_window(session, today())).start)
+    except Exception:
+        log.exception("building the five ones of the current window failed; the first report builds them")
+
+
+def build_hooks(enabled: bool) -> tuple[Any, Any]:
+    """Lifespan hooks: build the rows of the window in force today in the background, so that the first report
+    after a deploy does not wait for them (a report asked meanwhile waits for the build's lock, then reads)."""
+
+    async def start(app: FastAPI) -> None:
+        app.state.five_ones_build = asyncio.create_task(_build_current(app.state.db.sessions)) if enabled else None
+
+    async def stop(app: FastAPI) -> None:
+        task = app.state.five_ones_build
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return start, stop
 
 
 async def forget(session: AsyncSession) -> None:
