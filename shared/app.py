@@ -1,6 +1,8 @@
 """The one way a service app is made: lifespan with its database and token verifier, errors, observability."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,6 +16,25 @@ from shared.pii import PiiCipher, load_cipher
 from shared.settings import common_settings
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def task_hooks(
+    attribute: str, work: Callable[[FastAPI], Coroutine[Any, Any, None]] | None
+) -> tuple[StartupHook, StartupHook]:
+    """Lifespan hooks that run `work(app)` as a task from the start (kept in `app.state.<attribute>`; None and no
+    task when `work` is None) and cancel it at the stop."""
+
+    async def start(app: FastAPI) -> None:
+        setattr(app.state, attribute, None if work is None else asyncio.create_task(work(app), name=attribute))
+
+    async def stop(app: FastAPI) -> None:
+        task = getattr(app.state, attribute, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return start, stop
 
 
 def create_service_app(

@@ -12,14 +12,11 @@ transaction. On PostgreSQL a build holds an exclusive advisory lock and every up
 slip between a build's reading and its rows being seen by updates; SQLite has one writer at a time.
 """
 
-import asyncio
-import contextlib
 import logging
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +33,7 @@ from services.registry.models import (
     Pairing,
 )
 from services.registry.parameters.service import five_ones_window
+from shared.app import task_hooks
 from shared.dates import today
 from shared.db import utcnow
 
@@ -170,17 +168,10 @@ def build_hooks(enabled: bool) -> tuple[Any, Any]:
     """Lifespan hooks: build the rows of the window in force today in the background, so that the first report
     after a deploy does not wait for them (a report asked meanwhile waits for the build's lock, then reads)."""
 
-    async def start(app: FastAPI) -> None:
-        app.state.five_ones_build = asyncio.create_task(_build_current(app.state.db.sessions)) if enabled else None
+    async def build(app: Any) -> None:
+        await _build_current(app.state.db.sessions)
 
-    async def stop(app: FastAPI) -> None:
-        task = app.state.five_ones_build
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return start, stop
+    return task_hooks("five_ones_build", build if enabled else None)
 
 
 async def forget(session: AsyncSession) -> None:

@@ -2,16 +2,14 @@
 sweep of the jobs whose process died."""
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
-
 from services.registry.imports.run import Progress, Sessions, run_import
 from services.registry.imports.service import imports_dir
 from services.registry.imports.sweep import sweep
+from shared.app import task_hooks
 from shared.pii import PiiCipher
 
 log = logging.getLogger("fupin.registry.imports")
@@ -86,18 +84,7 @@ async def _sweep_forever(sessions: Sessions, every_s: float) -> None:
 def sweeper_hooks(every_s: float) -> tuple[Any, Any]:
     """Lifespan hooks: sweep at start and every `every_s` (never when 0), stopped with the service."""
 
-    async def start(app: FastAPI) -> None:
-        app.state.import_sweeper = None
-        if every_s > 0:
-            app.state.import_sweeper = asyncio.create_task(
-                _sweep_forever(app.state.db.sessions, every_s), name="import sweep"
-            )
+    async def sweep_forever(app: Any) -> None:
+        await _sweep_forever(app.state.db.sessions, every_s)
 
-    async def stop(app: FastAPI) -> None:
-        task = app.state.import_sweeper
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return start, stop
+    return task_hooks("import_sweeper", sweep_forever if every_s > 0 else None)
