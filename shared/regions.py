@@ -11,3 +11,8 @@ WANSHENG_COUNTY = "500110"  # the county code its townships carry, and its rows 
 def scope_codes(code: str) -> list[str]:
     """The codes a region covers for filtering: 万盛经开区 is its ten townships, any other region its own code."""
     return sorted(WANSHENG_TOWNSHIPS) if code == WANSHENG_CODE else [code]
+
+
+def unit_of(county_code: str, township_code: str) -> str:
+    """The county-level unit a place counts under: 万盛经开区 for its ten townships, else its county."""
+    return WANSHENG_CODE if township_code in WANSHENG_TOWNSHIPS else county_code

@@ -168,6 +168,22 @@ class FiveOnesProgress(Base):
     plan_record: Mapped[date | None] = mapped_column(sa.Date)
 
 
+class FiveOnesTally(Base):
+    """Active pairings counted per window start, county, unit (the county, or 万盛经开区 for its townships), what was
+    counted (`pairing`, an item of the five, `complete`) and day: a pairing is due from its start date, an item done
+    from the day it was first done (not before the pairing's start), complete from the last of its items. The
+    roll-up of a county or the city as of a day, in an open window, sums the rows up to that day (progress.py)."""
+
+    __tablename__ = "five_ones_tally"
+
+    window_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    unit: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    what: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    pairings: Mapped[int] = mapped_column(sa.Integer)
+
+
 class FiveOnesWindow(Base):
     """A campaign window start whose `five_ones_progress` rows are built and kept current."""
 

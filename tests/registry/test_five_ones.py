@@ -1,14 +1,20 @@
 """RULE the five ones (五个一, measure 6): per active pairing, over the campaign window, rolled up; the to-do lists."""
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
-from services.registry.contacts import progress
+from services.registry.contacts import fiveones, progress, repository
+from services.registry.contacts.fiveones import Campaign
 from services.registry.contacts.rollup import average, percent
+from services.registry.contacts.schemas import FiveOnesLevel
+from services.registry.models import FiveOnesWindow
+from shared.auth import Principal, permissions_of
 from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
 from tests.registry.factories import (
     CADRES,
@@ -351,6 +357,53 @@ async def test_wansheng_is_a_county_level_unit_of_its_own(registry):
     ]
     assert [r["pairing_id"] for r in await rows(registry, region="wansheng")] == [wansheng["id"]]
     assert [r["pairing_id"] for r in await rows(registry, region="500110001")] == [qijiang["id"]]
+
+
+def principal_of(caller: Caller) -> Principal:
+    return Principal(
+        subject=caller.subject, kind=caller.kind, roles=caller.roles, regions=caller.regions,
+        permissions=permissions_of(caller.roles),
+    )  # fmt: skip
+
+
+async def test_the_tally_counts_as_the_progress_rows_do(registry):
+    """County and city roll-ups of an open window are read from the tally; on every as-of day, for every scope the
+    tally can serve, they equal the same roll-ups counted from the progress rows."""
+    huwei, late = await pair(registry), await pair(registry, start_date="2020-02-20")
+    early = await pair(registry, "500101001201", start_date="2020-02-01")
+    wansheng, qijiang = await pair(registry, "500110004201"), await pair(registry, "500110001201")
+    ended = await pair(registry, "500110001201")
+    await report(registry, level="city")  # built now: what follows goes through the updates
+    await all_five(registry, huwei)
+    await contact(registry, late, at="2020-02-10T09:00:00+08:00", channel="phone")  # before the pairing's start
+    await contact(registry, late, at="2020-02-25T23:30:00+08:00", kind="prevention_education")
+    await make_needs_survey(registry, late["household"]["id"], surveyed_on="2020-02-26")
+    await contact(registry, early, at="2020-02-09T00:00:00+08:00", channel="phone", kind="needs_survey")
+    await contact(registry, early, at="2020-02-08T23:59:59+08:00", kind="supplies_help")  # before the window
+    await all_five(registry, wansheng)
+    await contact(registry, qijiang, at="2020-03-01T12:00:00+08:00", channel="sms", kind="income_plan")
+    await all_five(registry, ended)
+    assert (await registry.post(f"{PAIRINGS}/{ended['id']}/end", json={"end_date": "2020-03-01"})).status_code == 200
+
+    scopes = [(CITY_ADMIN, None), (CITY_ADMIN, "500230"), (CITY_ADMIN, "wansheng"), (CITY_ADMIN, "500110")]
+    scopes.append((FENGDU, None))
+    async with registry.app.state.session_factory() as session:
+        [start] = (await session.scalars(sa.select(FiveOnesWindow.window_start))).all()
+        for as_of in [date(2020, 2, 8), date(2020, 2, 9), date(2020, 2, 11), date(2020, 2, 20), date(2020, 2, 26)]:
+            for caller, region in scopes:
+                principal = principal_of(caller)
+                filters = progress.tally_filters(principal, region)
+                assert filters is not None
+                current = Campaign(as_of, start, None)
+                ctx = SimpleNamespace(principal=principal)
+                for level, by_unit in ((FiveOnesLevel.county, True), (FiveOnesLevel.city, False)):
+                    tallied = await progress.tallied(session, start, as_of, filters, by_unit=by_unit)
+                    counted = progress.counted(current.period, fiveones._filters(ctx, current, region))
+                    expected = await repository.five_ones_rollup(session, counted, fiveones.GROUPS[level])
+                    assert tallied == [dict(row) for row in expected], (as_of, caller, region, level)
+        assert progress.tally_filters(principal_of(HUWEI_TOWNSHIP), None) is None  # finer than a county
+        assert progress.tally_filters(principal_of(CADRE), None) is None
+        assert progress.tally_filters(principal_of(CITY_ADMIN), "500230101") is None
 
 
 async def test_an_empty_region_has_no_percentages(registry):

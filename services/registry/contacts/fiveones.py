@@ -167,8 +167,7 @@ async def five_ones(
             items=[pairing_out(row) for row in kept],
             next_cursor=cursor,
         )
-    counted = progress.counted(current.period, _filters(ctx, current, region))
-    rows = await repository.five_ones_rollup(ctx.session, counted, GROUPS[level])
+    rows = await _rollup(ctx, current, level, region)
     if level == FiveOnesLevel.city:
         rows = [{**row, "code": CITY_CODE} for row in rows]
     codes = {row["code"] for row in rows}
@@ -183,6 +182,19 @@ async def five_ones(
         total=FiveOnesCounts(**counts(summed(rows, ["pairings", "pairings_complete", *ITEMS]))),
         items=[FiveOnesRow(code=row["code"], name=names.get(row["code"]), **counts(row)) for row in rows],
     )
+
+
+async def _rollup(ctx: Ctx, current: Campaign, level: FiveOnesLevel, region: str | None) -> list[dict[str, Any]]:
+    """Counted from the tally (a few rows a county and day) for a county or the city in an open window when the
+    caller's scope and the region are whole counties; else from the progress rows (one a pairing)."""
+    open_window = current.window.end is None or current.window.end >= current.as_of
+    if level in (FiveOnesLevel.county, FiveOnesLevel.city) and open_window:
+        filters = progress.tally_filters(ctx.principal, region)
+        if filters is not None:
+            by_unit = level == FiveOnesLevel.county
+            return await progress.tallied(ctx.session, current.window.start, current.as_of, filters, by_unit=by_unit)
+    counted = progress.counted(current.period, _filters(ctx, current, region))
+    return await repository.five_ones_rollup(ctx.session, counted, GROUPS[level])
 
 
 async def _todo(ctx: Ctx, cadre: Cadre, current: Campaign) -> CadreTodo:

@@ -1,22 +1,29 @@
-"""The five ones' own table, kept current and read: per pairing and campaign window start, the first time each item was done on or after
-that start (table `five_ones_progress`), so that a roll-up counts pairing rows instead of reading the contact log.
+"""The five ones' own tables, kept current and read.
+
+`five_ones_progress`: per pairing and campaign window start, the first time each item was done on or after that
+start. `five_ones_tally`: the active pairings counted per window start, county (and 万盛经开区), what (due, each
+item, complete) and the day it counts from. A roll-up then reads one row per pairing, or for a county or the city in
+an open window a few rows per county and day, instead of the contact log.
 
 What counts is the RULE of fiveones.py, written here once: `CONTACT_ITEMS` says which contacts by the pairing's own
-cadre count for which item, `RECORD_ITEMS` which records count for the household whoever made them. An item is
-done as of a day when its first time on or after the window start is on or before that day (and within the
-window's end): fiveones.py asks exactly that.
+cadre count for which column, `RECORD_ITEMS` which records count for the household whoever made them, and
+`ITEM_COLUMNS` which columns make each item. An item is done as of a day when its first time on or after the window
+start is on or before that day (and within the window's end).
 
-A window start's rows are built the first time a report asks for it (`ensure`), from the records, in one statement;
-from then on every new pairing, ended pairing, contact, needs survey and income plan updates them in its own
-transaction. On PostgreSQL a build holds an exclusive advisory lock and every update a shared one, so no record can
-slip between a build's reading and its rows being seen by updates; SQLite has one writer at a time.
+A window start's rows are built the first time a report asks for it (`ensure`; the registry asks at its start), from
+the records; from then on every new pairing, ended pairing, contact, needs survey and income plan updates them in
+its own transaction. On PostgreSQL a build holds an exclusive advisory lock and every update a shared one, so no
+record can slip between a build's reading and its rows being seen by updates, and an update locks the progress rows
+it changes; SQLite has one writer at a time.
 """
 
 import logging
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +33,7 @@ from services.registry.models import (
     Cadre,
     Contact,
     FiveOnesProgress,
+    FiveOnesTally,
     FiveOnesWindow,
     Household,
     IncomePlan,
@@ -34,8 +42,10 @@ from services.registry.models import (
 )
 from services.registry.parameters.service import five_ones_window
 from shared.app import task_hooks
-from shared.dates import today
+from shared.auth import Principal, region_clause, scope_prefix
+from shared.dates import SHANGHAI, today
 from shared.db import utcnow
+from shared.regions import WANSHENG_CODE, unit_of
 
 log = logging.getLogger("fupin.registry.five_ones")
 
@@ -61,24 +71,76 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+# Which progress columns make each item (the first of them is when the item was done); which columns are instants.
+ITEM_COLUMNS: dict[FiveOnesItem, tuple[str, ...]] = {
+    FiveOnesItem.phone_call: ("phone_call",),
+    FiveOnesItem.prevention_education: ("prevention_education",),
+    FiveOnesItem.supplies_help: ("supplies_help",),
+    FiveOnesItem.needs_survey: ("needs_contact", "needs_record"),
+    FiveOnesItem.income_plan: ("plan_contact", "plan_record"),
+}
+_INSTANTS = frozenset(column for column, _, _ in CONTACT_ITEMS)
+DUE, COMPLETE = "pairing", "complete"  # the tally's other rows: pairings due, pairings with all five done
+TALLIED = ("county_code", "township_code", "start_date", "active", *(c for cs in ITEM_COLUMNS.values() for c in cs))
+BUILD_PARTITION = 10_000
+COUNTY_LEVEL = "500101"  # a county code's length: the finest place the tally counts by
+
+
 def done_as_of(last: date) -> dict[FiveOnesItem, sa.ColumnElement[bool]]:
     """Whether each item is done on or before `last` (the window's days, cut at the as-of date, Asia/Shanghai)."""
     end = day_end(last)
 
-    def contact(column: str) -> sa.ColumnElement[bool]:
+    def done(column: str) -> sa.ColumnElement[bool]:
         first = getattr(P, column)
+        if column not in _INSTANTS:
+            return first <= last
         return first.is_not(None) if end is None else first < end
 
-    def record(column: str) -> sa.ColumnElement[bool]:
-        return getattr(P, column) <= last
+    return {item: sa.or_(*(done(column) for column in columns)) for item, columns in ITEM_COLUMNS.items()}
 
-    return {
-        FiveOnesItem.phone_call: contact("phone_call"),
-        FiveOnesItem.prevention_education: contact("prevention_education"),
-        FiveOnesItem.supplies_help: contact("supplies_help"),
-        FiveOnesItem.needs_survey: sa.or_(record("needs_record"), contact("needs_contact")),
-        FiveOnesItem.income_plan: sa.or_(record("plan_record"), contact("plan_contact")),
-    }
+
+def _day(column: str, value: Any) -> date | None:
+    if value is None or column not in _INSTANTS:
+        return value
+    return value.astimezone(SHANGHAI).date()
+
+
+def tally_keys(row: Any) -> list[tuple[str, str, str, date]]:
+    """What a progress row counts in the tally, (county, unit, what, day); nothing for an ended pairing. Due from
+    the pairing's start; an item from the day it was first done, not before the start; complete from the last."""
+    if not row.active:
+        return []
+    start = row.start_date
+    days: dict[str, date] = {}
+    for item, columns in ITEM_COLUMNS.items():
+        found = [day for column in columns if (day := _day(column, getattr(row, column))) is not None]
+        if found:
+            days[item.value] = max(start, min(found))
+    keys = [(DUE, start), *days.items()]
+    if len(days) == len(ITEM_COLUMNS):
+        keys.append((COMPLETE, max(days.values())))
+    unit = unit_of(row.county_code, row.township_code)
+    return [(row.county_code, unit, what, day) for what, day in keys]
+
+
+async def _count(session: AsyncSession, start: date, change: Counter) -> None:
+    """Add `change` ((county, unit, what, day) → pairings, ±) to the tally of the window from `start`."""
+    rows = [
+        {"window_start": start, "county_code": county, "unit": unit, "what": what, "day": day, "pairings": n}
+        for (county, unit, what, day), n in change.items()
+        if n
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FiveOnesTally)
+    key = ["window_start", "county_code", "unit", "what", "day"]
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=key, set_={"pairings": FiveOnesTally.pairings + insert.excluded.pairings}
+        ),
+        rows,
+    )
 
 
 async def _lock(session: AsyncSession, *, exclusive: bool) -> None:
@@ -151,6 +213,14 @@ async def ensure(session: AsyncSession, start: date) -> None:
     try:
         async with session.begin_nested():
             await session.execute(sa.insert(P).from_select(COLUMNS, _rows(start)))
+            counts: Counter = Counter()
+            built = await session.stream(
+                sa.select(*(getattr(P, column) for column in TALLIED)).where(P.window_start == start, P.active)
+            )
+            async for rows in built.partitions(BUILD_PARTITION):
+                for row in rows:
+                    counts.update(tally_keys(row))
+            await _count(session, start, counts)
             await session.execute(sa.insert(FiveOnesWindow).values(window_start=start, built_at=utcnow()))
     except IntegrityError:
         pass  # SQLite: a request that started at the same time built it first
@@ -176,28 +246,46 @@ def build_hooks(enabled: bool) -> tuple[Any, Any]:
 
 async def forget(session: AsyncSession) -> None:
     """Drop every built window (after rows were written around the service code, as the demo data is)."""
+    await session.execute(sa.delete(FiveOnesTally))
     await session.execute(sa.delete(P))
     await session.execute(sa.delete(FiveOnesWindow))
+
+
+async def _update(session: AsyncSession, start: date, where: list[sa.ColumnElement[bool]], change: Any) -> None:
+    """Change the progress rows of the window from `start` matching `where` (locked while read on PostgreSQL) with
+    `change(row)` → the new values or None, and their counts in the tally."""
+    rows = (await session.scalars(sa.select(P).where(P.window_start == start, *where).with_for_update())).all()
+    counts: Counter = Counter()
+    for row in rows:
+        values = change(row)
+        if not values:
+            continue
+        counts.subtract(tally_keys(row))
+        for column, value in values.items():
+            setattr(row, column, value)
+        counts.update(tally_keys(row))
+    await session.flush()
+    await _count(session, start, counts)
+
+
+def _earlier(row: Any, columns: list[str], when: Any) -> dict[str, Any] | None:
+    """The columns `when` makes earlier (unset, or later than `when`)."""
+    values = {column: when for column in columns if getattr(row, column) is None or getattr(row, column) > when}
+    return values or None
 
 
 async def on_pairing_created(session: AsyncSession, pairing: Pairing) -> None:
     await _lock(session, exclusive=False)
     for start in await _built(session):
         await session.execute(sa.insert(P).from_select(COLUMNS, _rows(start, Pairing.id == pairing.id)))
+        row = await session.get(P, (start, pairing.id))
+        await _count(session, start, Counter(tally_keys(row)))
 
 
 async def on_pairing_ended(session: AsyncSession, pairing: Pairing) -> None:
     await _lock(session, exclusive=False)
-    await session.execute(
-        sa.update(P).where(P.window_start.in_(await _built(session)), P.pairing_id == pairing.id).values(active=False)
-    )
-
-
-def _earliest(column: str, when: Any) -> dict[str, sa.ColumnElement[Any]]:
-    """SET column = `when` where it is later or unset (`when` bound as the column's type: UTC on SQLite too)."""
-    current = getattr(P, column)
-    value = sa.literal(when, current.type)
-    return {column: sa.case((sa.or_(current.is_(None), current > value), value), else_=current)}
+    for start in await _built(session):
+        await _update(session, start, [P.pairing_id == pairing.id], lambda row: {"active": False})
 
 
 async def on_contact(session: AsyncSession, contact: Contact) -> None:
@@ -206,17 +294,11 @@ async def on_contact(session: AsyncSession, contact: Contact) -> None:
     if contact.cadre_id is None or not columns:
         return
     at: datetime = contact.contacted_at
-    values: dict[str, Any] = {}
-    for column in columns:
-        values.update(_earliest(column, at))
     await _lock(session, exclusive=False)
     for start in await _built(session):
         if at >= day_start(start):
-            await session.execute(
-                sa.update(P)
-                .where(P.window_start == start, P.household_id == contact.household_id, P.cadre_id == contact.cadre_id)
-                .values(values)
-            )
+            where = [P.household_id == contact.household_id, P.cadre_id == contact.cadre_id]
+            await _update(session, start, where, lambda row: _earlier(row, columns, at))
 
 
 async def on_record(session: AsyncSession, record: NeedsSurvey | IncomePlan) -> None:
@@ -226,10 +308,8 @@ async def on_record(session: AsyncSession, record: NeedsSurvey | IncomePlan) -> 
     await _lock(session, exclusive=False)
     for start in await _built(session):
         if day >= start:
-            await session.execute(
-                sa.update(P)
-                .where(P.window_start == start, P.household_id == record.household_id)
-                .values(_earliest(column, day))
+            await _update(
+                session, start, [P.household_id == record.household_id], lambda row: _earlier(row, [column], day)
             )
 
 
@@ -266,3 +346,46 @@ def counted(period: Period, filters: list[sa.ColumnElement[bool]]) -> sa.Select:
     return sa.select(P.cadre_id, P.county_code, P.township_code, *_item_columns(period)).where(
         P.window_start == period.first, *filters
     )
+
+
+def tally_filters(principal: Principal, region: str | None) -> list[sa.ColumnElement[bool]] | None:
+    """The caller's scope and the region as filters on the tally, or None when it cannot tell them (a cadre's
+    pairings, or a scope or region finer than a county: the progress rows can)."""
+    T = FiveOnesTally
+    if principal.is_cadre_only or any(len(scope_prefix(code)) > len(COUNTY_LEVEL) for code in principal.regions):
+        return None
+    kept = [region_clause(principal.regions, T.county_code)]
+    if region == WANSHENG_CODE:
+        kept.append(T.unit == WANSHENG_CODE)
+    elif region:
+        if len(scope_prefix(region)) > len(COUNTY_LEVEL):
+            return None
+        kept.append(region_clause([region], T.county_code))
+    return kept
+
+
+async def tallied(
+    session: AsyncSession, start: date, as_of: date, filters: list[sa.ColumnElement[bool]], *, by_unit: bool
+) -> list[dict[str, Any]]:
+    """Roll-up rows as `repository.five_ones_rollup` gives them, from the tally of an open window: per unit (a county,
+    or 万盛经开区) with pairings due (`code`), or one row for them all."""
+    T = FiveOnesTally
+    query = (
+        sa.select(T.unit if by_unit else sa.literal(None).label("unit"), T.what, sa.func.sum(T.pairings).label("n"))
+        .where(T.window_start == start, T.day <= as_of, *filters)
+        .group_by(T.what)
+    )
+    if by_unit:
+        query = query.group_by(T.unit)
+    names = {DUE: "pairings", COMPLETE: "pairings_complete"}
+    units: dict[str | None, dict[str, Any]] = {} if by_unit else {None: {}}
+    for unit, what, count in (await session.execute(query)).all():
+        units.setdefault(unit, {})[names.get(what, what)] = int(count)
+    rows = []
+    for unit, counts in sorted(units.items(), key=lambda pair: pair[0] or ""):
+        row = {"pairings": 0, "pairings_complete": 0, **dict.fromkeys((i.value for i in FiveOnesItem), 0), **counts}
+        if not by_unit:
+            rows.append(row)
+        elif row["pairings"]:
+            rows.append({**row, "code": unit})
+    return rows

@@ -59,7 +59,6 @@ from services.relief.errors import from_registry
 from services.relief.models import CaseCorrection, PaymentLine, ReliefCase
 from services.relief.parameters import eligible_statuses
 from services.relief.standards import repository as standards
-from services.relief.standards.units import unit_of
 from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
@@ -67,6 +66,7 @@ from shared.context import Ctx
 from shared.dates import today
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
+from shared.regions import unit_of
 from shared.schemas.events import ReliefCaseClosedV1, ReliefCaseOpenedV1
 from shared.schemas.registry import HouseholdOut, PersonOut
 

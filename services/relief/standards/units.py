@@ -5,7 +5,7 @@ The relief service keeps its own copy of the 38 codes (a service reads no other 
 against the registry's county file.
 """
 
-from shared.regions import WANSHENG_CODE, WANSHENG_COUNTY, WANSHENG_NAME, WANSHENG_TOWNSHIPS
+from shared.regions import WANSHENG_CODE, WANSHENG_COUNTY, WANSHENG_NAME
 
 COUNTIES: dict[str, str] = {
     "500101": "万州区", "500102": "涪陵区", "500103": "渝中区", "500104": "大渡口区", "500105": "江北区",
@@ -19,11 +19,6 @@ COUNTIES: dict[str, str] = {
 }  # fmt: skip
 
 UNITS: dict[str, str] = {**COUNTIES, WANSHENG_CODE: WANSHENG_NAME}
-
-
-def unit_of(county_code: str, township_code: str) -> str:
-    """Whose dibao standard applies to a household: 万盛经开区's for its ten townships, else its county's."""
-    return WANSHENG_CODE if township_code in WANSHENG_TOWNSHIPS else county_code
 
 
 def county_of(unit_code: str) -> str:

@@ -1,4 +1,4 @@
-"""five ones progress
+"""five ones progress and tally
 
 Revision ID: 0004
 Revises: 0003
@@ -25,6 +25,16 @@ def upgrade() -> None:
         sa.Column("window_start", sa.Date(), nullable=False),
         sa.Column("built_at", instant, nullable=False),
         sa.PrimaryKeyConstraint("window_start", name=op.f("pk_five_ones_windows")),
+    )
+    op.create_table(
+        "five_ones_tally",
+        sa.Column("window_start", sa.Date(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("unit", sa.String(length=8), nullable=False),
+        sa.Column("what", sa.String(length=24), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("pairings", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("window_start", "county_code", "unit", "what", "day", name=op.f("pk_five_ones_tally")),
     )
     op.create_table(
         "five_ones_progress",
@@ -65,4 +75,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_five_ones_progress_start_household")
         batch_op.drop_index("ix_five_ones_progress_start_county")
     op.drop_table("five_ones_progress")
+    op.drop_table("five_ones_tally")
     op.drop_table("five_ones_windows")
