@@ -99,28 +99,30 @@ def done_as_of(last: date) -> dict[FiveOnesItem, sa.ColumnElement[bool]]:
     return {item: sa.or_(*(done(column) for column in columns)) for item, columns in ITEM_COLUMNS.items()}
 
 
-def _day(column: str, value: Any) -> date | None:
-    if value is None or column not in _INSTANTS:
-        return value
-    return value.astimezone(SHANGHAI).date()
+# The item of each first-time column in TALLIED order after the pairing's columns, and whether it is an instant.
+_FIRSTS = [(item.value, column in _INSTANTS) for item, columns in ITEM_COLUMNS.items() for column in columns]
 
 
 def tally_keys(row: Any) -> list[tuple[str, str, str, date]]:
     """What a progress row counts in the tally, (county, unit, what, day); nothing for an ended pairing. Due from
     the pairing's start; an item from the day it was first done, not before the start; complete from the last."""
-    if not row.active:
+    return _keys(*(getattr(row, column) for column in TALLIED))
+
+
+def _keys(county: str, township: str, start: date, active: bool, *firsts: Any) -> list[tuple[str, str, str, date]]:
+    if not active:
         return []
-    start = row.start_date
     days: dict[str, date] = {}
-    for item, columns in ITEM_COLUMNS.items():
-        found = [day for column in columns if (day := _day(column, getattr(row, column))) is not None]
-        if found:
-            days[item.value] = max(start, min(found))
-    keys = [(DUE, start), *days.items()]
+    for (item, instant), first in zip(_FIRSTS, firsts, strict=True):
+        if first is not None:
+            day = max(start, first.astimezone(SHANGHAI).date() if instant else first)
+            if day < days.get(item, date.max):
+                days[item] = day
+    unit = unit_of(county, township)
+    keys = [(county, unit, DUE, start), *((county, unit, item, day) for item, day in days.items())]
     if len(days) == len(ITEM_COLUMNS):
-        keys.append((COMPLETE, max(days.values())))
-    unit = unit_of(row.county_code, row.township_code)
-    return [(row.county_code, unit, what, day) for what, day in keys]
+        keys.append((county, unit, COMPLETE, max(days.values())))
+    return keys
 
 
 async def _count(session: AsyncSession, start: date, change: Counter) -> None:
@@ -219,7 +221,7 @@ async def ensure(session: AsyncSession, start: date) -> None:
             )
             async for rows in built.partitions(BUILD_PARTITION):
                 for row in rows:
-                    counts.update(tally_keys(row))
+                    counts.update(_keys(*row))
             await _count(session, start, counts)
             await session.execute(sa.insert(FiveOnesWindow).values(window_start=start, built_at=utcnow()))
     except IntegrityError:
