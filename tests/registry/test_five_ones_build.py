@@ -1,8 +1,11 @@
-"""The five ones' progress rows built when the registry starts, on a database of its own (real commits)."""
+"""The five ones' progress rows built when the registry starts, and a build beside a contact being recorded, on a
+database of its own (real commits, one connection a session)."""
 
+import asyncio
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
 
 from services.registry.contacts import progress
@@ -18,8 +21,29 @@ from services.registry.models import (
 )
 from shared.db import Database
 from shared.migrations import upgrade_async
+from tests.conftest import BACKEND
 
 VILLAGE = "500230101201"
+
+
+START = date(2020, 2, 9)
+
+
+def a_contact(pairing_row: FiveOnesProgress, kind: str, at: datetime) -> Contact:
+    return Contact(
+        household_id=pairing_row.household_id, cadre_id=pairing_row.cadre_id, county_code="500230",
+        township_code=VILLAGE[:9], village_code=VILLAGE, channel="wechat", kind=kind, recorded_by="x", contacted_at=at,
+    )  # fmt: skip
+
+
+async def the_row(db: Database) -> FiveOnesProgress:
+    async with db.sessions() as session:
+        return (await session.scalars(sa.select(FiveOnesProgress))).one()
+
+
+async def the_pairing(db: Database) -> Pairing:
+    async with db.sessions() as session:
+        return (await session.scalars(sa.select(Pairing))).one()
 
 
 async def registry_with_a_pairing(databases) -> Database:
@@ -79,4 +103,46 @@ async def test_nothing_is_built_at_start_when_it_is_switched_off(databases):
     await stop(app)
     async with db.sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(FiveOnesWindow)) == 0
+    await db.dispose()
+
+
+@pytest.mark.skipif(BACKEND == "sqlite", reason="SQLite has one writer: no build starts while a contact is written")
+async def test_a_contact_written_before_a_build_and_counted_after_it(databases):
+    db = await registry_with_a_pairing(databases)
+    pairing = await the_pairing(db)
+    at = datetime(2020, 2, 11, 2, tzinfo=UTC)
+    async with db.sessions() as writer:
+        contact = a_contact(pairing, "supplies_help", at)
+        writer.add(contact)
+        await writer.flush()  # written, not yet committed, when the build reads the records
+        async with db.sessions.begin() as builder:
+            await progress.ensure(builder, START)
+        await progress.on_contact(writer, contact)  # the build is committed: the writer counts its contact
+        await writer.commit()
+    row = await the_row(db)
+    assert (row.phone_call, row.supplies_help) == (datetime(2020, 2, 10, 2, tzinfo=UTC), at)
+    await db.dispose()
+
+
+async def test_a_build_waits_for_a_contact_being_recorded(databases):
+    db = await registry_with_a_pairing(databases)
+    pairing = await the_pairing(db)
+    at = datetime(2020, 2, 12, 2, tzinfo=UTC)
+    async with db.sessions() as writer:
+        contact = a_contact(pairing, "prevention_education", at)
+        writer.add(contact)
+        await writer.flush()
+        await progress.on_contact(writer, contact)  # nothing built yet: it holds the lock, counts nothing
+
+        async def build() -> None:
+            async with db.sessions.begin() as builder:
+                await progress.ensure(builder, START)
+
+        building = asyncio.create_task(build())
+        await asyncio.sleep(0.3)
+        assert not building.done()  # waiting for the writer's transaction
+        await writer.commit()
+    await asyncio.wait_for(building, 10)
+    row = await the_row(db)
+    assert row.prevention_education == at
     await db.dispose()
