@@ -171,7 +171,7 @@ async def registry_app(databases: Databases, verifier: TokenVerifier):
     # In-process tests hold one transaction open and roll it back; the dispatcher is tested on its own.
     os.environ["REGISTRY_EVENTS_DISPATCH"] = "false"
     os.environ["REGISTRY_IMPORT_SWEEP_S"] = "0"  # the sweep is tested on its own
-    os.environ["REGISTRY_FIVE_ONES_BUILD_AT_START"] = "false"  # tests share one connection; built when asked
+    os.environ["REGISTRY_FIVE_ONES_BUILD_S"] = "0"  # tests share one connection; built when asked
     from services.registry.settings import registry_settings
 
     registry_settings.cache_clear()

@@ -33,7 +33,7 @@ def create_app(
     settings = registry_settings()
     start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings, internal_subscriptions("registry"))
     start_sweeper, stop_sweeper = sweeper_hooks(settings.import_sweep_s)
-    start_build, stop_build = progress.build_hooks(settings.five_ones_build_at_start)
+    start_build, stop_build = progress.build_hooks(settings.five_ones_build_s)
     return create_service_app(
         name="registry",
         title="fupin registry 监测登记",

@@ -11,8 +11,9 @@ class RegistrySettings(ServiceSettings):
     port: int = 8001
     # seconds between two sweeps of import jobs whose process died (imports/sweep.py); 0: no sweep
     import_sweep_s: float = 60.0
-    # build the five ones' progress rows of the window in force at start, in the background (contacts/progress.py)
-    five_ones_build_at_start: bool = True
+    # seconds between two looks at the window in force, whose five ones' rows are built in the background if new
+    # (contacts/progress.py), the first at the start; 0: never, the first report builds them
+    five_ones_build_s: float = 60.0
 
 
 @lru_cache

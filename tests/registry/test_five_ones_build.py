@@ -19,6 +19,8 @@ from services.registry.models import (
     Region,
     plumbing,
 )
+from services.registry.parameters.service import PARAMETERS
+from shared.dates import today
 from shared.db import Database
 from shared.migrations import upgrade_async
 from tests.conftest import BACKEND
@@ -79,25 +81,44 @@ async def registry_with_a_pairing(databases) -> Database:
     return db
 
 
-async def test_the_window_in_force_is_built_when_the_registry_starts(databases):
+async def built_windows(db: Database) -> list[date]:
+    async with db.sessions() as session:
+        return list((await session.scalars(sa.select(FiveOnesWindow.window_start))).all())
+
+
+async def test_the_window_in_force_is_built_at_the_start_and_a_new_one_within_the_interval(databases):
     db = await registry_with_a_pairing(databases)
     app = SimpleNamespace(state=SimpleNamespace(db=db))
-    start, stop = progress.build_hooks(True)
+    start, stop = progress.build_hooks(0.2)
     await start(app)
-    await app.state.five_ones_build
-    await stop(app)
-    async with db.sessions() as session:
-        assert (await session.scalars(sa.select(FiveOnesWindow.window_start))).all() == [date(2020, 2, 9)]
-        [row] = (await session.scalars(sa.select(FiveOnesProgress))).all()
+    try:
+        for _ in range(100):
+            if await built_windows(db):
+                break
+            await asyncio.sleep(0.05)
+        assert await built_windows(db) == [START]
+        row = await the_row(db)
         assert row.phone_call == datetime(2020, 2, 10, 2, tzinfo=UTC)
         assert (row.prevention_education, row.needs_record, row.active) == (None, None, True)
+
+        async with db.sessions.begin() as session:  # a new window, in force from today
+            window = {"start": "2020-03-01", "end": None}
+            await PARAMETERS.set(session, key="five_ones_window", value=window, effective_from=today(), by="test")
+        for _ in range(100):
+            if len(await built_windows(db)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert await built_windows(db) == [START, date(2020, 3, 1)]
+    finally:
+        await stop(app)
+    assert app.state.five_ones_build.cancelled()
     await db.dispose()
 
 
 async def test_nothing_is_built_at_start_when_it_is_switched_off(databases):
     db = await registry_with_a_pairing(databases)
     app = SimpleNamespace(state=SimpleNamespace(db=db))
-    start, stop = progress.build_hooks(False)
+    start, stop = progress.build_hooks(0)
     await start(app)
     assert app.state.five_ones_build is None
     await stop(app)

@@ -17,6 +17,7 @@ record can slip between a build's reading and its rows being seen by updates, an
 it changes; SQLite has one writer at a time.
 """
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import date, datetime
@@ -228,22 +229,26 @@ async def ensure(session: AsyncSession, start: date) -> None:
         pass  # SQLite: a request that started at the same time built it first
 
 
-async def _build_current(sessions: async_sessionmaker[AsyncSession]) -> None:
-    try:
-        async with sessions.begin() as session:
-            await ensure(session, (await five_ones_window(session, today())).start)
-    except Exception:
-        log.exception("building the five ones of the current window failed; the first report builds them")
+async def _build_current(sessions: async_sessionmaker[AsyncSession], every_s: float) -> None:
+    """Build the rows of the window in force today now, and look again every `every_s` (a window set since)."""
+    while True:
+        try:
+            async with sessions.begin() as session:
+                await ensure(session, (await five_ones_window(session, today())).start)
+        except Exception:
+            log.exception("building the five ones of the current window failed; trying again in %s s", every_s)
+        await asyncio.sleep(every_s)
 
 
-def build_hooks(enabled: bool) -> tuple[Any, Any]:
-    """Lifespan hooks: build the rows of the window in force today in the background, so that the first report
-    after a deploy does not wait for them (a report asked meanwhile waits for the build's lock, then reads)."""
+def build_hooks(every_s: float) -> tuple[Any, Any]:
+    """Lifespan hooks: build the rows of the window in force in the background, at the start and then every
+    `every_s` (never when 0), so that the first report after a deploy or a new window does not build them (a report
+    asked during a build waits for its lock, then reads)."""
 
     async def build(app: Any) -> None:
-        await _build_current(app.state.db.sessions)
+        await _build_current(app.state.db.sessions, every_s)
 
-    return task_hooks("five_ones_build", build if enabled else None)
+    return task_hooks("five_ones_build", build if every_s > 0 else None)
 
 
 async def forget(session: AsyncSession) -> None:
