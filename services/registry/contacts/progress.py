@@ -10,9 +10,9 @@ cadre count for which column, `RECORD_ITEMS` which records count for the househo
 `ITEM_COLUMNS` which columns make each item. An item is done as of a day when its first time on or after the window
 start is on or before that day (and within the window's end).
 
-A window start's rows are built the first time a report asks for it (`ensure`; the registry asks at its start), from
-the records; from then on every new pairing, ended pairing, contact, needs survey and income plan updates them in
-its own transaction. On PostgreSQL a build holds an exclusive advisory lock and every update a shared one, so no
+A window start's rows are built from the records by the registry's background build (at its start, and within a
+minute of a new window) or else by the first report that asks for it (`ensure`); from then on every new pairing,
+ended pairing, contact, needs survey and income plan updates them in the transaction that writes it. On PostgreSQL a build holds an exclusive advisory lock and every update a shared one, so no
 record can slip between a build's reading and its rows being seen by updates, and an update locks the progress rows
 it changes; SQLite has one writer at a time.
 """
