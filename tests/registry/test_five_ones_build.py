@@ -31,9 +31,9 @@ VILLAGE = "500230101201"
 START = date(2020, 2, 9)
 
 
-def a_contact(pairing_row: FiveOnesProgress, kind: str, at: datetime) -> Contact:
+def a_contact(pairing: Pairing, kind: str, at: datetime) -> Contact:
     return Contact(
-        household_id=pairing_row.household_id, cadre_id=pairing_row.cadre_id, county_code="500230",
+        household_id=pairing.household_id, cadre_id=pairing.cadre_id, county_code="500230",
         township_code=VILLAGE[:9], village_code=VILLAGE, channel="wechat", kind=kind, recorded_by="x", contacted_at=at,
     )  # fmt: skip
 

@@ -60,9 +60,9 @@ STATUS_ZH = {
     "lifted_no_policy": "已脱贫（不再享受政策）",
 }
 GROUPS: dict[FiveOnesLevel, Any] = {
-    FiveOnesLevel.cadre: lambda t: (t.c.cadre_id,),
-    FiveOnesLevel.township: lambda t: (t.c.township_code,),
-    FiveOnesLevel.county: lambda t: (region_group(RegionLevel.county, t.c.county_code, t.c.township_code),),
+    FiveOnesLevel.cadre: lambda t: t.c.cadre_id,
+    FiveOnesLevel.township: lambda t: t.c.township_code,
+    FiveOnesLevel.county: lambda t: region_group(RegionLevel.county, t.c.county_code, t.c.township_code),
     FiveOnesLevel.city: lambda t: None,
 }
 

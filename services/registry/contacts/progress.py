@@ -153,6 +153,8 @@ async def _lock(session: AsyncSession, *, exclusive: bool) -> None:
 
 
 async def _built(session: AsyncSession) -> list[date]:
+    """The built window starts, read under the shared lock that a build waits for (updates call it first)."""
+    await _lock(session, exclusive=False)
     return list((await session.scalars(sa.select(FiveOnesWindow.window_start))).all())
 
 
@@ -282,7 +284,6 @@ def _earlier(row: Any, columns: list[str], when: Any) -> dict[str, Any] | None:
 
 
 async def on_pairing_created(session: AsyncSession, pairing: Pairing) -> None:
-    await _lock(session, exclusive=False)
     for start in await _built(session):
         await session.execute(sa.insert(P).from_select(COLUMNS, _rows(start, Pairing.id == pairing.id)))
         row = await session.get(P, (start, pairing.id))
@@ -290,7 +291,6 @@ async def on_pairing_created(session: AsyncSession, pairing: Pairing) -> None:
 
 
 async def on_pairing_ended(session: AsyncSession, pairing: Pairing) -> None:
-    await _lock(session, exclusive=False)
     for start in await _built(session):
         await _update(session, start, [P.pairing_id == pairing.id], lambda row: {"active": False})
 
@@ -301,7 +301,6 @@ async def on_contact(session: AsyncSession, contact: Contact) -> None:
     if contact.cadre_id is None or not columns:
         return
     at: datetime = contact.contacted_at
-    await _lock(session, exclusive=False)
     for start in await _built(session):
         if at >= day_start(start):
             where = [P.household_id == contact.household_id, P.cadre_id == contact.cadre_id]
@@ -312,7 +311,6 @@ async def on_record(session: AsyncSession, record: NeedsSurvey | IncomePlan) -> 
     """A needs survey or income plan counts, from its date on, for every pairing of its household."""
     column, on = RECORD_ITEMS[type(record)]
     day: date = getattr(record, on)
-    await _lock(session, exclusive=False)
     for start in await _built(session):
         if day >= start:
             await _update(

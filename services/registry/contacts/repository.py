@@ -239,7 +239,7 @@ async def cadre_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
 
 
 async def five_ones_rollup(session: AsyncSession, query: sa.Select, group_of: Callable[[Any], Any]) -> list[dict]:
-    """Counts per group (`group_of(t)` gives the group columns of the pairing rows `t`, or None for the city)."""
+    """Counts per group (`group_of(t)` gives the group column of the pairing rows `t`, or None for the city)."""
     t = query.subquery("t")
     done = _items_done(t)
     rollup = sa.select(
@@ -247,9 +247,4 @@ async def five_ones_rollup(session: AsyncSession, query: sa.Select, group_of: Ca
         _count_if(done == len(FiveOnesItem)).label("pairings_complete"),
         *(sa.func.coalesce(sa.func.sum(t.c[item.value]), 0).label(item.value) for item in FiveOnesItem),
     )
-    group = group_of(t)
-    if group is None:
-        return await _grouped(session, rollup.select_from(t), None)
-    code, *names = group
-    rollup = rollup.select_from(t).add_columns(*names).group_by(*names)
-    return await _grouped(session, rollup, code)
+    return await _grouped(session, rollup.select_from(t), group_of(t))
