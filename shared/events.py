@@ -1,11 +1,15 @@
 """Events: an outbox written with the change, a dispatcher that delivers at least once, an inbox for consumers.
 
 - `publish()` writes the event and one delivery per matching subscription in the caller's transaction, so an
-  event exists exactly when its change does.
+  event exists exactly when its change does. Each delivery carries the event's subject (its household, else its
+  region or person): the dispatcher sends a subject's events to a subscription in the order they were written,
+  the next only once the previous is delivered (or dead), and different subjects side by side.
 - `Dispatcher` (started by each producing service's lifespan) claims due deliveries with a lease, so several
-  replicas never send the same delivery at once; it POSTs the envelope signed with HMAC-SHA256, retries with
-  exponential backoff and jitter, and marks a delivery dead after `max_attempts`. Dead or delivered ones can be
-  replayed.
+  replicas never send the same delivery at once; it POSTs the envelope signed with HMAC-SHA256. `DeliveryPolicy`
+  says what an answer means: a delivery to another service of ours retries for as long as it takes (backoff capped
+  at minutes) and dies only of an answer saying the event itself is bad; a department's webhook has a bounded number
+  of attempts spread over days. When a subscriber that was failing answers again, what waited for it goes at once.
+  Dead or delivered ones can be replayed.
 - Consumers check the signature and record each event id in their inbox (`accept()`): a repeat has no effect.
 - Subscriptions are data (internal services and departments' webhooks), each with its own secret.
 """
@@ -27,6 +31,7 @@ from typing import Annotated, Any
 import httpx
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,9 +113,16 @@ def event_tables(metadata: sa.MetaData) -> EventTables:
         sa.Column("last_error", sa.String(300), nullable=True),
         sa.Column("delivered_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        # The event's subject (subject_of): a subscription gets one subject's events one after another
+        sa.Column("subject", sa.String(60), nullable=True),
         sa.UniqueConstraint("event_id", "subscription_id", name="uq_deliveries_event_subscription"),
         sa.Index("ix_deliveries_status_next", "status", "next_attempt_at"),
-    )
+        # What each pending delivery waits for: an earlier pending one of its subscription and subject
+        sa.Index(
+            "ix_deliveries_pending_subject", "subscription_id", "subject", "event_id",
+            postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )  # fmt: skip
     inbox = sa.Table(
         "inbox_events",
         metadata,
@@ -143,6 +155,17 @@ def envelope(
     )
 
 
+def subject_of(event: EventEnvelope) -> str | None:
+    """What an event is about, for the order of delivery: its household (a person's events are their household's
+    too), else the region it flags, else the person (a cadre's claim); None: no order to keep."""
+    if event.household_id:
+        return event.household_id
+    for key in ("region_code", "person_id"):
+        if value := event.data.get(key):
+            return str(value)
+    return None
+
+
 def _subscribed(event_types: list[str], event_type: str) -> bool:
     return "*" in event_types or event_type in event_types
 
@@ -173,7 +196,7 @@ async def publish_many(session: AsyncSession, tables: EventTables, events: list[
     now = utcnow()
     deliveries = [
         {"id": uuid7(), "event_id": event.id, "subscription_id": row.id, "status": "pending", "attempts": 0,
-         "next_attempt_at": now, "created_at": now}
+         "next_attempt_at": now, "created_at": now, "subject": subject_of(event)}
         for event in events
         for row in rows
         if _subscribed(row.event_types, event.type)
@@ -228,10 +251,107 @@ def verify_signature(secrets_to_try: list[str], header: str | None, body: bytes,
 # --- delivering -----------------------------------------------------------------------------------------------
 
 
+# An answer that says the event itself is bad: the same event would be refused again, so the delivery ends (dead).
+BAD_EVENT_STATUSES = frozenset({400, 410, 413, 415, 422})
+# A pending delivery older than this counts as long pending on /metrics.
+LONG_PENDING_S = 300.0
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """What the answer to a delivery leads to: delivered (2xx), dead, or another attempt after a wait.
+
+    - To another service of ours (`internal`): an answer in BAD_EVENT_STATUSES ends it as dead, the answer kept;
+      anything else (connection refused, a timeout, 5xx, a 401 while secrets roll) is unavailability, retried for
+      as long as it takes, the wait doubling from `base_delay_s` up to `retry_cap_s`.
+    - To a department's webhook: the same, but dead after `webhook_max_attempts`, the waits doubling up to
+      `webhook_retry_cap_s` (by default 30 attempts over about 3 days: `horizon_s`).
+    """
+
+    base_delay_s: float = 1.0
+    retry_cap_s: float = 60.0
+    webhook_max_attempts: int = 30
+    webhook_retry_cap_s: float = 4 * 3600.0
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> "DeliveryPolicy":
+        return cls(
+            base_delay_s=settings.events_retry_base_s,
+            retry_cap_s=settings.events_retry_cap_s,
+            webhook_max_attempts=settings.events_webhook_max_attempts,
+            webhook_retry_cap_s=settings.events_webhook_retry_cap_s,
+        )
+
+    def outcome(self, kind: str, status: int | None, attempts: int) -> str:
+        """`delivered`, `dead` or `retry`, after the delivery's `attempts`-th attempt answered `status` (None:
+        no answer at all)."""
+        if status is not None and 200 <= status < 300:
+            return "delivered"
+        if status in BAD_EVENT_STATUSES:
+            return "dead"
+        if kind != "internal" and attempts >= self.webhook_max_attempts:
+            return "dead"
+        return "retry"
+
+    def cap_s(self, kind: str) -> float:
+        return self.retry_cap_s if kind == "internal" else self.webhook_retry_cap_s
+
+    def delay_s(self, kind: str, attempts: int) -> float:
+        """The wait before the next attempt, `attempts` having failed: doubling, capped, with ±20% jitter."""
+        exponent = min(attempts - 1, 60)
+        return min(self.cap_s(kind), self.base_delay_s * 2**exponent) * random.uniform(0.8, 1.2)
+
+    def horizon_s(self) -> float:
+        """How long a webhook's delivery is tried before it is dead (without jitter)."""
+        return sum(
+            min(self.webhook_retry_cap_s, self.base_delay_s * 2 ** min(n - 1, 60))
+            for n in range(1, self.webhook_max_attempts)
+        )
+
+
+class DeliveryGauges:
+    """Dead and pending deliveries per subscription, the long-pending ones and the age of the oldest, on /metrics."""
+
+    def __init__(self, registry: CollectorRegistry):
+        labels = ["subscription"]
+        self.pending = Gauge("fupin_event_deliveries_pending", "Deliveries waiting", labels, registry=registry)
+        self.dead = Gauge("fupin_event_deliveries_dead", "Deliveries that ended dead", labels, registry=registry)
+        self.long_pending = Gauge(
+            "fupin_event_deliveries_long_pending",
+            f"Deliveries waiting for more than {LONG_PENDING_S:.0f} s",
+            labels,
+            registry=registry,
+        )
+        self.oldest = Gauge(
+            "fupin_event_oldest_pending_age_seconds", "Age of the oldest waiting delivery", labels, registry=registry
+        )
+
+    def set(self, names: list[str], rows: list[Any], now: datetime) -> None:
+        values = {name: [0, 0, 0, 0.0] for name in names}
+        for row in rows:
+            value = values.setdefault(row.name, [0, 0, 0, 0.0])
+            if row.status == "dead":
+                value[1] = row.count
+            else:
+                value[0], value[2] = row.count, int(row.long or 0)
+                value[3] = max(0.0, (now - row.oldest).total_seconds())
+        for name, (pending, dead, long, oldest) in values.items():
+            self.pending.labels(name).set(pending)
+            self.dead.labels(name).set(dead)
+            self.long_pending.labels(name).set(long)
+            self.oldest.labels(name).set(oldest)
+
+
 class Dispatcher:
-    """Delivers due deliveries; safe to run in every replica (a delivery is leased before it is sent)."""
+    """Delivers due deliveries; safe to run in every replica (a delivery is leased before it is sent).
+
+    A round claims up to `batch` deliveries, each the oldest pending one of its subscription and subject, sends
+    them side by side and records the answers in one transaction. Every `probe_s` the oldest waiting delivery of
+    each internal subscription is tried again whatever its backoff, so a service that is back gets what waited for
+    it within seconds: the first retried delivery it takes makes all its waiting deliveries due at once."""
 
     LEASE_S = 60
+    MEASURE_S = 5.0
 
     def __init__(
         self,
@@ -239,23 +359,30 @@ class Dispatcher:
         tables: EventTables,
         cipher: PiiCipher,
         *,
-        max_attempts: int = 8,
-        base_delay_s: float = 1.0,
-        max_delay_s: float = 600.0,
+        policy: DeliveryPolicy | None = None,
         poll_s: float = 1.0,
+        probe_s: float = 2.0,
         batch: int = 100,
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: CollectorRegistry | None = None,
     ):
         self.db = db
         self.tables = tables
         self.cipher = cipher
-        self.max_attempts = max_attempts
-        self.base_delay_s = base_delay_s
-        self.max_delay_s = max_delay_s
+        self.policy = policy or DeliveryPolicy()
         self.poll_s = poll_s
+        self.probe_s = probe_s
         self.batch = batch
-        self.http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        self.clock = clock
+        self.gauges = DeliveryGauges(metrics) if metrics is not None else None
+        self.http = httpx.AsyncClient(
+            timeout=timeout_s,
+            transport=transport,
+            limits=httpx.Limits(max_connections=batch, max_keepalive_connections=batch),
+        )
+        self._secrets: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -278,29 +405,43 @@ class Dispatcher:
         await self.http.aclose()
 
     async def _run(self) -> None:
+        next_probe = next_measure = 0.0
         while True:
+            sent = 0
             try:
                 sent = await self.dispatch_once()
+                if time.monotonic() >= next_probe:
+                    next_probe = time.monotonic() + self.probe_s
+                    sent += await self.probe()
+                if self.gauges is not None and time.monotonic() >= next_measure:
+                    next_measure = time.monotonic() + self.MEASURE_S
+                    await self.measure()
             except Exception:  # the loop must outlive a database hiccup; the next round tries again
                 log.exception("event dispatch round failed")
-                sent = 0
             if sent == 0:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    await asyncio.wait_for(self._wake.wait(), min(self.poll_s, self.probe_s))
                 except TimeoutError:
                     pass
 
     async def _claim(self, now: datetime) -> list[Any]:
-        """Lease the due deliveries nobody else holds; the lease's exact instant marks them as ours."""
+        """Lease the due deliveries nobody else holds and no earlier delivery of their subject waits before; the
+        lease's exact instant marks them as ours."""
         d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
+        earlier = d.alias("earlier")
+        waits = (
+            sa.exists()
+            .where(earlier.c.subscription_id == d.c.subscription_id, earlier.c.subject == d.c.subject)
+            .where(earlier.c.status == "pending", earlier.c.event_id < d.c.event_id)
+        )
         async with self.db.sessions() as session:
             due = list(
                 (
                     await session.execute(
                         sa.select(d.c.id)
                         .where(d.c.status == "pending", d.c.next_attempt_at <= now)
-                        .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                        .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now), ~waits)
                         .order_by(d.c.next_attempt_at, d.c.id)
                         .limit(self.batch)
                     )
@@ -319,59 +460,139 @@ class Dispatcher:
             )
             await session.commit()
             rows = await session.execute(
-                sa.select(d.c.id, d.c.attempts, s.c.url, s.c.secret_enc, o.c.payload)
+                sa.select(d.c.id, d.c.attempts, d.c.subscription_id, d.c.lease_until, s.c.kind, s.c.url,
+                          s.c.secret_enc, o.c.payload)
                 .join(s, s.c.id == d.c.subscription_id)
                 .join(o, o.c.id == d.c.event_id)
                 .where(d.c.id.in_(due), d.c.lease_until == token)
-            )
+            )  # fmt: skip
             return list(rows.all())
 
     async def dispatch_once(self) -> int:
         """Send what is due now; returns how many deliveries were attempted."""
-        claimed = await self._claim(utcnow())
+        claimed = await self._claim(self.clock())
         if claimed:
-            await asyncio.gather(*(self._deliver(row) for row in claimed))
+            answers = await asyncio.gather(*(self._send(row) for row in claimed))
+            await self._record(claimed, answers)
         return len(claimed)
 
-    def backoff(self, attempts: int) -> float:
-        delay = min(self.max_delay_s, self.base_delay_s * 2 ** (attempts - 1))
-        return delay * random.uniform(0.8, 1.2)
+    def _secret(self, secret_enc: str) -> str:
+        if secret_enc not in self._secrets:
+            self._secrets[secret_enc] = self.cipher.decrypt(secret_enc)
+        return self._secrets[secret_enc]
 
-    async def _deliver(self, row: Any) -> None:
+    async def _send(self, row: Any) -> tuple[int | None, str | None]:
+        """The answer's status (None: none came) and, unless it is 2xx, what went wrong."""
         body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
-        secret = self.cipher.decrypt(row.secret_enc)
-        status: int | None = None
-        error: str | None = None
         try:
             response = await self.http.post(
                 row.url,
                 content=body,
                 headers={
                     "Content-Type": "application/json",
-                    SIGNATURE_HEADER: sign(secret, body),
+                    SIGNATURE_HEADER: sign(self._secret(row.secret_enc), body),
                     "X-Fupin-Event-Id": row.payload["id"],
                     "X-Fupin-Event-Type": row.payload["type"],
                 },
             )
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-        attempts = row.attempts + 1
-        now = utcnow()
-        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error, "lease_until": None}
-        if error is None:
-            values.update(status="delivered", delivered_at=now)
-        elif attempts >= self.max_attempts:
-            values.update(status="dead")
-            log.warning("delivery %s is dead after %d attempts: %s", row.id, attempts, error)
-        else:
-            values.update(next_attempt_at=now + timedelta(seconds=self.backoff(attempts)))
+            return None, f"{type(exc).__name__}: {exc}"[:300]
+        status = response.status_code
+        if 200 <= status < 300:
+            return status, None
+        text = response.text.strip()
+        return status, (f"HTTP {status}: {text}" if text else f"HTTP {status}")[:300]
+
+    async def _record(self, claimed: list[Any], answers: list[tuple[int | None, str | None]]) -> None:
+        """The answers, in one transaction; a subscription that took a retried delivery is back, so what waits for
+        it becomes due now."""
+        d = self.tables.deliveries
+        now = self.clock()
+        token = claimed[0].lease_until
+        delivered: dict[int, list[str]] = {}
+        back: set[str] = set()
         async with self.db.sessions.begin() as session:
-            await session.execute(
-                self.tables.deliveries.update().where(self.tables.deliveries.c.id == row.id).values(**values)
-            )
+            for row, (status, error) in zip(claimed, answers, strict=True):
+                attempts = row.attempts + 1
+                outcome = self.policy.outcome(row.kind, status, attempts)
+                if outcome == "delivered":
+                    assert status is not None
+                    delivered.setdefault(status, []).append(row.id)
+                    if row.attempts:
+                        back.add(row.subscription_id)
+                    continue
+                values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error,
+                                          "lease_until": None}  # fmt: skip
+                if outcome == "dead":
+                    values["status"] = "dead"
+                    log.warning("delivery %s is dead after %d attempts: %s", row.id, attempts, error)
+                else:
+                    values["next_attempt_at"] = now + timedelta(seconds=self.policy.delay_s(row.kind, attempts))
+                await session.execute(d.update().where(d.c.id == row.id, d.c.lease_until == token).values(**values))
+            for status, ids in delivered.items():
+                await session.execute(
+                    d.update()
+                    .where(d.c.id.in_(ids), d.c.lease_until == token)
+                    .values(status="delivered", attempts=d.c.attempts + 1, last_status=status, last_error=None,
+                            lease_until=None, delivered_at=now)
+                )  # fmt: skip
+            if back:
+                await session.execute(
+                    d.update()
+                    .where(d.c.subscription_id.in_(back), d.c.status == "pending", d.c.next_attempt_at > now)
+                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .values(next_attempt_at=now)
+                )
+
+    async def probe(self) -> int:
+        """Make the oldest waiting delivery of each internal subscription due now (it is the first of its subject,
+        since nothing older is pending); returns how many were made due."""
+        d, s = self.tables.deliveries, self.tables.subscriptions
+        now = self.clock()
+        async with self.db.sessions() as session:
+            oldest = (
+                await session.execute(
+                    sa.select(d.c.subscription_id, sa.func.min(d.c.event_id).label("event_id"))
+                    .join(s, s.c.id == d.c.subscription_id)
+                    .where(s.c.kind == "internal", d.c.status == "pending")
+                    .group_by(d.c.subscription_id)
+                )
+            ).all()
+            await session.commit()
+            made_due = 0
+            for row in oldest:
+                result = await session.execute(
+                    d.update()
+                    .where(d.c.subscription_id == row.subscription_id, d.c.event_id == row.event_id)
+                    .where(d.c.status == "pending", d.c.next_attempt_at > now)
+                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .values(next_attempt_at=now)
+                )
+                made_due += result.rowcount
+            await session.commit()
+        return made_due
+
+    async def measure(self) -> None:
+        """Set the delivery gauges from the table."""
+        assert self.gauges is not None
+        d, s = self.tables.deliveries, self.tables.subscriptions
+        now = self.clock()
+        long_ago = now - timedelta(seconds=LONG_PENDING_S)
+        async with self.db.sessions() as session:
+            names = list((await session.execute(sa.select(s.c.name))).scalars())
+            rows = (
+                await session.execute(
+                    sa.select(
+                        s.c.name, d.c.status, sa.func.count().label("count"),
+                        sa.func.min(d.c.created_at).label("oldest"),
+                        sa.func.sum(sa.case((d.c.created_at < long_ago, 1), else_=0)).label("long"),
+                    )
+                    .join(s, s.c.id == d.c.subscription_id)
+                    .where(d.c.status.in_(("pending", "dead")))
+                    .group_by(s.c.name, d.c.status)
+                )
+            ).all()  # fmt: skip
+        self.gauges.set(names, list(rows), now)
 
 
 # --- consuming ------------------------------------------------------------------------------------------------
@@ -542,10 +763,17 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
         subscription = await load(session, subscription_id)
         events = (
             await session.execute(
-                sa.select(outbox.c.id, outbox.c.type).where(outbox.c.occurred_at >= body.since).order_by(outbox.c.id)
+                sa.select(outbox.c.id, outbox.c.type, outbox.c.payload)
+                .where(outbox.c.occurred_at >= body.since)
+                .order_by(outbox.c.id)
             )
         ).all()
-        wanted = [e.id for e in events if _subscribed(subscription.event_types, e.type)]
+        subjects = {
+            e.id: subject_of(EventEnvelope.model_validate(e.payload))
+            for e in events
+            if _subscribed(subscription.event_types, e.type)
+        }
+        wanted = list(subjects)
         existing = set(
             (
                 await session.execute(
@@ -564,7 +792,7 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
             )
         new = [
             {"id": uuid7(), "event_id": event_id, "subscription_id": subscription_id, "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "attempts": 0, "next_attempt_at": now, "created_at": now, "subject": subjects[event_id]}
             for event_id in wanted if event_id not in existing
         ]  # fmt: skip
         if new:
@@ -673,8 +901,8 @@ def dispatcher_hooks(
                 await ensure_internal_subscriptions(session, tables, app.state.cipher, internal)
         if settings.events_dispatch:
             app.state.dispatcher = Dispatcher(
-                app.state.db, tables, app.state.cipher, max_attempts=settings.events_max_attempts,
-                base_delay_s=settings.events_retry_base_s, poll_s=settings.events_poll_s,
+                app.state.db, tables, app.state.cipher, policy=DeliveryPolicy.of(settings),
+                poll_s=settings.events_poll_s, probe_s=settings.events_probe_s, metrics=app.state.metrics.registry,
             )  # fmt: skip
             app.state.dispatcher.start()
 

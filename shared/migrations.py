@@ -4,7 +4,7 @@ import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
@@ -55,3 +55,30 @@ def run_env(metadata: sa.MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+# --- steps of more than one service's tree (the event tables every producing service has) -------------------------
+
+
+def add_delivery_subjects() -> None:
+    """Deliveries carry their event's subject (shared.events.subject_of), with the index of pending ones that the
+    dispatcher's order reads; pending deliveries take their event's household."""
+
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.add_column(sa.Column("subject", sa.String(length=60), nullable=True))
+    op.execute(
+        "UPDATE deliveries SET subject = (SELECT household_id FROM outbox_events WHERE outbox_events.id = "
+        "deliveries.event_id) WHERE status = 'pending'"
+    )
+    pending = sa.text("status = 'pending'")
+    op.create_index(
+        "ix_deliveries_pending_subject", "deliveries", ["subscription_id", "subject", "event_id"],
+        postgresql_where=pending, sqlite_where=pending,
+    )  # fmt: skip
+
+
+def drop_delivery_subjects() -> None:
+
+    op.drop_index("ix_deliveries_pending_subject", table_name="deliveries")
+    with op.batch_alter_table("deliveries") as batch_op:
+        batch_op.drop_column("subject")

@@ -67,11 +67,17 @@ class ServiceSettings(BaseSettings):
     # The service's own client credentials at the gateway, for service-to-service calls.
     client_id: str = ""
     client_secret: str = ""
-    # Event delivery (services that publish events): attempts before a delivery is dead, first retry delay.
+    # Event delivery (services that publish events), shared.events.DeliveryPolicy: the first retry's wait, the
+    # longest wait between attempts to another service (retried for as long as it takes), and for a department's
+    # webhook the attempts before it is dead and the longest wait (30 attempts over about 3 days); how often the
+    # dispatcher looks for due deliveries and tries a waiting service again.
     events_dispatch: bool = True
-    events_max_attempts: int = 8
     events_retry_base_s: float = 1.0
+    events_retry_cap_s: float = 60.0
+    events_webhook_max_attempts: int = 30
+    events_webhook_retry_cap_s: float = 4 * 3600.0
     events_poll_s: float = 1.0
+    events_probe_s: float = 2.0
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from services.catalog import internal_subscriptions
 from services.registry.models import events, plumbing
 from shared.db import Database
 from shared.events import (
+    DeliveryPolicy,
     Dispatcher,
     accept,
     ensure_internal_subscriptions,
@@ -100,7 +101,7 @@ async def delivery_rows(db: Database) -> list:
 
 
 def dispatcher(db: Database, cipher: PiiCipher, **kwargs) -> Dispatcher:
-    kwargs.setdefault("base_delay_s", 0.05)
+    kwargs.setdefault("policy", DeliveryPolicy(base_delay_s=0.05))
     return Dispatcher(db, events, cipher, **kwargs)
 
 
@@ -131,7 +132,7 @@ async def test_a_failing_subscriber_is_retried_with_backoff_then_dead(db, cipher
     async with Receiver(status=500) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, contact_event())
-        sender = dispatcher(db, cipher, max_attempts=3, base_delay_s=0.2)
+        sender = dispatcher(db, cipher, policy=DeliveryPolicy(webhook_max_attempts=3, base_delay_s=0.2))
         assert await sender.dispatch_once() == 1
         [row] = await delivery_rows(db)
         assert (row.status, row.attempts, row.last_error) == ("pending", 1, "HTTP 500")
@@ -146,9 +147,8 @@ async def test_a_failing_subscriber_is_retried_with_backoff_then_dead(db, cipher
 
 
 def test_backoff_doubles_and_is_capped():
-    sender = Dispatcher.__new__(Dispatcher)
-    sender.base_delay_s, sender.max_delay_s = 1.0, 10.0
-    delays = [sender.backoff(n) for n in (1, 2, 3, 4, 5, 6)]
+    policy = DeliveryPolicy(base_delay_s=1.0, retry_cap_s=10.0)
+    delays = [policy.delay_s("internal", n) for n in (1, 2, 3, 4, 5, 6)]
     assert 0.8 <= delays[0] <= 1.2
     assert 1.6 <= delays[1] <= 2.4
     assert 3.2 <= delays[2] <= 4.8
@@ -195,7 +195,7 @@ async def test_a_dead_delivery_can_be_replayed(db, cipher):
     async with Receiver(status=500) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, contact_event())
-        sender = dispatcher(db, cipher, max_attempts=1)
+        sender = dispatcher(db, cipher, policy=DeliveryPolicy(webhook_max_attempts=1))
         await sender.dispatch_once()
         [row] = await delivery_rows(db)
         assert row.status == "dead"
