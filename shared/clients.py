@@ -6,12 +6,13 @@ gateway, cached until shortly before it expires).
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from shared.observability import request_id_var
-from shared.schemas.registry import CadreOut, HouseholdOut
+from shared.schemas.registry import CadreOut, HealthEventOut, HealthKind, HouseholdOut, PersonHealthHistory
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -110,3 +111,23 @@ class RegistryClient(ServiceClient):
             return None
         response.raise_for_status()
         return CadreOut.model_validate(response.json())
+
+    async def health_history(self, person_id: str) -> PersonHealthHistory | None:
+        """The person's health state and every health event, oldest first; None when the registry has no such
+        person."""
+        response = await self.request("GET", f"/api/v1/registry/persons/{person_id}/health-events")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return PersonHealthHistory.model_validate(response.json())
+
+    async def health_events(self, kind: HealthKind) -> AsyncIterator[HealthEventOut]:
+        """Every health event of a kind in the caller's scope, page by page (newest recorded first)."""
+        params: dict[str, Any] = {"kind": kind.value, "limit": 200}
+        while True:
+            page = await self.get_json("/api/v1/registry/health-events", params=params)
+            for item in page["items"]:
+                yield HealthEventOut.model_validate(item)
+            if not page.get("next_cursor"):
+                return
+            params["cursor"] = page["next_cursor"]

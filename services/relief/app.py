@@ -5,13 +5,16 @@ from fastapi import FastAPI
 from services.catalog import entry, internal_subscriptions
 from services.relief.batches.router import router as batches_router
 from services.relief.cases.router import router as cases_router
-from services.relief.events import inbox_router
+from services.relief.inbox import inbox_router
 from services.relief.insurance.router import router as insurance_router
 from services.relief.models import events, plumbing
 from services.relief.parameters import router as parameters_router
+from services.relief.reconcile import repository as reconciliations
+from services.relief.reconcile import service as reconcile
+from services.relief.reconcile.router import router as reconcile_router
 from services.relief.settings import relief_settings
 from services.relief.standards.router import router as standards_router
-from shared.app import create_service_app
+from shared.app import create_service_app, task_hooks
 from shared.audit import audit_router
 from shared.auth import TokenVerifier
 from shared.clients import ClientCredentials, RegistryClient
@@ -50,6 +53,15 @@ def create_app(
     async def close_clients(app: FastAPI) -> None:
         await app.state.registry.aclose()
 
+    async def show_reconciliations(app: FastAPI) -> None:
+        app.state.reconciliation_gauges = reconcile.ReconciliationGauges(app.state.metrics.registry)
+        async with app.state.db.sessions() as session:
+            last = await reconciliations.last_finished(session)
+        if last is not None:
+            app.state.reconciliation_gauges.show(last)
+
+    start_reconciling, stop_reconciling = task_hooks("reconciliation", reconcile.scheduled(settings.reconcile_s))
+
     return create_service_app(
         name="relief",
         title="fupin relief 救助",
@@ -60,6 +72,7 @@ def create_app(
             standards_router,
             parameters_router,
             cases_router,
+            reconcile_router,
             batches_router,
             insurance_router,
             inbox_router,
@@ -68,6 +81,6 @@ def create_app(
         ],
         verifier=verifier,
         cipher=cipher,
-        on_startup=[open_clients, start_dispatcher],
-        on_shutdown=[stop_dispatcher, close_clients],
+        on_startup=[open_clients, start_dispatcher, show_reconciliations, start_reconciling],
+        on_shutdown=[stop_reconciling, stop_dispatcher, close_clients],
     )

@@ -75,8 +75,59 @@ class ReliefCase(Base):
     opened_by: Mapped[str] = mapped_column(sa.String(100))  # "event", or the civil-affairs user
     open_reason: Mapped[str | None] = mapped_column(sa.String(300))
     source_event_id: Mapped[str | None] = mapped_column(sa.String(36))
+    # the registry's confirmation (health event) the case follows; None for a case opened by hand
+    confirmation_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KnownHealthEvent(Base):
+    """A health event of the registry that relief has taken into its cases and claims: an event announcing one of
+    these needs no call to the registry (the registry's events are never changed, only added to)."""
+
+    __tablename__ = "known_health_events"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # the registry's health event id
+    person_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    occurred_on: Mapped[date] = mapped_column(sa.Date)
+    learned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reconciliation(Base):
+    """对账: one comparison of relief's cases with the registry's confirmed, discharged and deceased people, by the
+    schedule or by hand, with what it found and repaired."""
+
+    __tablename__ = "reconciliations"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # schedule | manual
+    started_by: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(10))  # running | done | failed
+    persons: Mapped[int] = mapped_column(sa.Integer, default=0)
+    differences: Mapped[int] = mapped_column(sa.Integer, default=0)
+    repaired: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.String(300))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ReconciliationFinding(Base):
+    """A difference a reconciliation found between a person's cases and their registry timeline, and whether it
+    was repaired (a case opened, closed, its date corrected) or is left to civil affairs (a date corrected by hand)."""
+
+    __tablename__ = "reconciliation_findings"
+    __table_args__ = (sa.Index("ix_reconciliation_findings_run_id", "reconciliation_id", "id"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=uuid7)
+    reconciliation_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("reconciliations.id"))
+    person_id: Mapped[str] = mapped_column(sa.String(36))
+    case_id: Mapped[str | None] = mapped_column(sa.String(36))
+    county_code: Mapped[str] = mapped_column(sa.String(6))
+    region_code: Mapped[str] = mapped_column(sa.String(12))  # the person's village: scope below the county
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    repaired: Mapped[bool] = mapped_column(sa.Boolean)
+    detail: Mapped[str] = mapped_column(sa.String(300))
 
 
 class CaseCorrection(Base):

@@ -40,6 +40,9 @@ class PersonHealthChangedV1(BaseModel):
     hospitalised: bool | None = None
     hospital: str | None = None
     diagnosed_on: date | None = None
+    health_event_id: str | None = Field(
+        None, description="登记系统健康事件编号 The registry's health event (GET /persons/{person_id}/health-events)"
+    )
 
 
 class HouseholdStatusChangedV1(BaseModel):

@@ -7,8 +7,8 @@ import pytest
 
 from services.registry.health import rules
 from services.registry.health.rules import TRANSITIONS, refusal
-from services.registry.health.schemas import HealthKind, HealthStatus
 from shared.errors import DomainError
+from shared.schemas.registry import HealthKind, HealthStatus
 
 S, K = HealthStatus, HealthKind
 

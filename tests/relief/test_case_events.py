@@ -118,18 +118,25 @@ async def test_a_second_confirmation_after_discharge_is_a_new_case(relief, regis
     assert [(c["diagnosed_on"], c["status"]) for c in cases] == [("2020-04-02", "open"), ("2020-02-03", "closed")]
 
 
-async def test_no_case_when_the_registry_has_no_such_household_or_member(relief, registry):
+async def test_no_case_when_the_registry_has_no_such_person(relief, registry):
+    household = await make_household(registry, VILLAGE)
+    event = await health_event(registry, household["members"][0]["id"], "confirmed", "2020-02-03")
+    unknown = {**event, "id": "0190a1b2-c3d4-7e5f-8a9b-000000000001",
+               "data": {**event["data"], "person_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "health_event_id": None}}  # fmt: skip
+    response = await deliver(relief, unknown)
+    assert (response.status_code, response.json()) == (200, {"accepted": True})
+    assert await cases_of(relief) == []
+
+
+async def test_the_registry_not_the_event_says_whose_case_it_is(relief, registry):
+    """An event naming another household than the registry's opens the case of the registry's household."""
     household = await make_household(registry, VILLAGE)
     other = await make_household(registry, VILLAGE)
     event = await health_event(registry, household["members"][0]["id"], "confirmed", "2020-02-03")
-    unknown = {**event, "id": "0190a1b2-c3d4-7e5f-8a9b-000000000001",
-               "data": {**event["data"], "household_id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}}  # fmt: skip
-    elsewhere = {**event, "id": "0190a1b2-c3d4-7e5f-8a9b-000000000002",
-                 "data": {**event["data"], "household_id": other["id"]}}  # fmt: skip
-    for sent in (unknown, elsewhere):
-        response = await deliver(relief, sent)
-        assert (response.status_code, response.json()) == (200, {"accepted": True})
-    assert await cases_of(relief) == []
+    elsewhere = {**event, "data": {**event["data"], "household_id": other["id"]}}
+    assert (await deliver(relief, elsewhere)).json() == {"accepted": True}
+    [case] = await cases_of(relief)
+    assert (case["household_id"], case["person_id"]) == (household["id"], household["members"][0]["id"])
 
 
 async def test_other_kinds_open_nothing(relief, registry):
@@ -203,14 +210,19 @@ async def test_with_the_registry_down_the_inbox_answers_503_and_nothing_is_writt
     assert len(await cases_of(relief)) == 1
 
 
-async def test_a_discharge_needs_no_registry(relief, registry):
+async def test_a_discharge_waits_for_the_registry_too(relief, registry):
+    """Every event is taken in through the person's timeline, so a discharge with the registry down is refused
+    (503) and closes the case when it comes again."""
     person = (await make_household(registry, VILLAGE))["members"][0]
     await delivered(relief, registry, person["id"], "confirmed", "2020-02-03")
     event = await health_event(registry, person["id"], "discharged", "2020-02-25")
     async with registry_down(relief):
-        assert (await deliver(relief, event)).status_code == 200
+        assert (await deliver(relief, event)).status_code == 503
     [case] = await cases_of(relief)
-    assert case["status"] == "closed"
+    assert case["status"] == "open"
+    assert (await deliver(relief, event)).json() == {"accepted": True}
+    [case] = await cases_of(relief)
+    assert (case["status"], case["closed_on"]) == ("closed", "2020-02-25")
 
 
 async def test_a_registry_refusing_relief_is_unavailable_too(relief, registry):

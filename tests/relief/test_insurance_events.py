@@ -3,22 +3,15 @@
 number of events or policies. The events are the registry's own, delivered signed to relief's inbox."""
 
 import json
-import secrets
-from datetime import UTC, datetime
 
 import pytest
 
-from services.relief.events import EventCtx
-from services.relief.insurance.events import on_health_changed
-from services.relief.models import plumbing
-from shared.audit import AuditTrail
-from shared.clients import RegistryClient
 from shared.events import SIGNATURE_HEADER, sign
 from shared.ids import uuid7
-from shared.schemas.events import EventEnvelope, PersonHealthChangedV1
 from shared.settings import common_settings
 from tests.conftest import AUDITOR, CIVIL, FENGDU, WANZHOU
 from tests.registry.factories import assert_problem, ledger_of, make_household, published, record_health
+from tests.relief.case_helpers import registry_down
 from tests.relief.test_insurance import (
     CLAIMS,
     FENGDU_VILLAGE,
@@ -256,31 +249,19 @@ async def test_claims_from_events_are_scoped_by_county(relief, registry, head, p
     assert_problem(await relief.get(f"{CLAIMS}/{wanzhou_claims[0]['id']}", FENGDU), 404, "claim_not_found")
 
 
-# --- the registry is not needed ----------------------------------------------------------------------------------
+# --- the registry unreachable ----------------------------------------------------------------------------------------
 
 
-async def test_a_claim_opens_from_the_event_alone_while_the_registry_is_unreachable(relief, registry, head, policy):
-    """The handler reads nothing from the registry: the event carries what the claim needs."""
-    payload = PersonHealthChangedV1(
-        person_id=head["id"], household_id=head["household_id"], county_code="500230", township_code="500230101",
-        village_code=FENGDU_VILLAGE, area_class="rural", household_status="not_lifted", kind="confirmed",
-        occurred_on="2020-02-03", previous_status="none", status="confirmed", hospitalised=True, hospital="丰都县人民医院",
-        diagnosed_on="2020-02-03",
-    )  # fmt: skip
-    event = EventEnvelope(
-        id=uuid7(), type="person.health_changed", version=1, source="registry", occurred_at=datetime.now(UTC),
-        household_id=head["household_id"], county_code="500230", data=payload.model_dump(mode="json"),
-    )  # fmt: skip
-    unreachable = RegistryClient("http://127.0.0.1:9", timeout_s=0.5, retries=0)
-    try:
-        async with relief.app.state.session_factory() as session:
-            ctx = EventCtx(
-                session=session, registry=unreachable, cipher=relief.app.state.cipher,
-                audit=AuditTrail.outside_request(session, plumbing.audit_log, secrets.token_hex(8)),
-            )  # fmt: skip
-            await on_health_changed(ctx, event, payload)
-            await session.commit()
-    finally:
-        await unreachable.aclose()
+async def test_with_the_registry_unreachable_no_claim_opens_until_the_event_comes_again(relief, registry, head, policy):
+    """Claims follow the person's timeline as the registry has it: with the registry unreachable the inbox answers
+    503 and records nothing, and the event delivered again opens the claim."""
+    await record_health(registry, head["id"], "confirmed", "2020-02-03", hospital="丰都县人民医院", hospitalised=True)
+    event = (await published(registry, "person.health_changed"))[0]
+    body, headers = _signed(event)
+    async with registry_down(relief):
+        response = await relief.post(RELIEF_INBOX, None, content=body, headers=headers)
+    assert response.status_code == 503 and response.json()["code"] == "registry_unavailable"
+    assert await claims(relief) == []
+    assert await deliver(relief, RELIEF_INBOX, event)
     [claim] = await claims(relief)
-    assert (claim["source_event_id"], claim["amount_fen"]) == (event.id, 1_000_000)
+    assert (claim["source_event_id"], claim["amount_fen"]) == (event["id"], 1_000_000)

@@ -17,10 +17,7 @@ from services.registry.health.schemas import (
     DibaoReferralCreate,
     DibaoReferralOut,
     HealthEventCreate,
-    HealthEventOut,
     HealthEventRecorded,
-    HealthKind,
-    PersonHealthHistory,
     ReturnToPoverty,
     StatusChangeOut,
 )
@@ -28,6 +25,7 @@ from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
+from shared.schemas.registry import HealthEventOut, HealthKind, PersonHealthHistory
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: monitoring 疫情监测"])
 Reader = context_for("registry:read")

@@ -16,8 +16,8 @@ from services.registry.health.errors import (
     PersonDeceased,
     ReleaseWithoutIsolation,
 )
-from services.registry.health.schemas import HealthKind, HealthStatus, IsolationReason
 from shared.errors import DomainError
+from shared.schemas.registry import HealthKind, HealthStatus, IsolationReason
 
 K = HealthKind
 # A person not (or no longer) suspected, isolated or in treatment may start a new episode, or die.

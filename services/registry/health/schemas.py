@@ -6,42 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class HealthKind(StrEnum):
-    """健康事件类型"""
-
-    suspected = "suspected"  # 疑似
-    confirmed = "confirmed"  # 确诊
-    isolated = "isolated"  # 隔离
-    released = "released"  # 解除隔离
-    discharged = "discharged"  # 出院
-    deceased = "deceased"  # 死亡
-    cleared = "cleared"  # 排除疑似
-
-
-class HealthStatus(StrEnum):
-    """健康状态: the kind of the person's latest health event, `none` before the first."""
-
-    none = "none"
-    suspected = "suspected"
-    confirmed = "confirmed"
-    isolated = "isolated"
-    released = "released"
-    discharged = "discharged"
-    deceased = "deceased"
-    cleared = "cleared"
-
-
-class IsolationPlace(StrEnum):
-    home = "home"  # 居家隔离
-    centralised = "centralised"  # 集中隔离
-
-
-class IsolationReason(StrEnum):
-    suspected = "suspected"  # 疑似病例
-    close_contact = "close_contact"  # 密切接触者
-    returned = "returned"  # 外地返回
-
+from shared.schemas.registry import HealthEventOut, HealthKind, IsolationPlace, IsolationReason, PersonHealthOut
 
 # --- health events --------------------------------------------------------------------------------------------------
 
@@ -77,44 +42,9 @@ class HealthEventCreate(BaseModel):
     notes: str | None = Field(None, max_length=2000, description="备注 Notes")
 
 
-class HealthEventOut(BaseModel):
-    id: str
-    person_id: str
-    person_name: str
-    household_id: str
-    county_code: str
-    township_code: str
-    village_code: str
-    kind: HealthKind
-    occurred_on: date
-    hospital: str | None
-    hospitalised: bool | None
-    isolation_place: IsolationPlace | None
-    isolation_reason: IsolationReason | None
-    notes: str | None
-    recorded_by: str
-    created_at: datetime
-
-
-class PersonHealthOut(BaseModel):
-    """一名人员的健康状态 A person's health state, kept by the health events."""
-
-    person_id: str
-    household_id: str
-    name: str
-    health_status: HealthStatus
-    diagnosed_on: date | None = Field(description="确诊日期 Date of the latest confirmation")
-    deceased_on: date | None
-    key_monitoring: bool = Field(description="重点监测对象 Key monitoring object (every confirmed patient)")
-
-
 class HealthEventRecorded(BaseModel):
     event: HealthEventOut
     person: PersonHealthOut
-
-
-class PersonHealthHistory(PersonHealthOut):
-    events: list[HealthEventOut] = Field(description="健康事件，按时间先后 The person's events, oldest first")
 
 
 # --- care overdue (measure 1) ---------------------------------------------------------------------------------------

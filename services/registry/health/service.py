@@ -7,15 +7,7 @@ from services.registry.errors import PersonNotFound
 from services.registry.events import emit
 from services.registry.flags import service as flags
 from services.registry.health import repository, rules
-from services.registry.health.schemas import (
-    HealthEventCreate,
-    HealthEventOut,
-    HealthEventRecorded,
-    HealthKind,
-    HealthStatus,
-    PersonHealthHistory,
-    PersonHealthOut,
-)
+from services.registry.health.schemas import HealthEventCreate, HealthEventRecorded
 from services.registry.households.service import person_in_scope
 from services.registry.models import HealthEvent, Household, Person
 from services.registry.scope import household_scope
@@ -25,6 +17,7 @@ from shared.dates import day_start, today
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.regions import scope_codes
 from shared.schemas.events import HouseholdMonitoringChangedV1, PersonHealthChangedV1
+from shared.schemas.registry import HealthEventOut, HealthKind, HealthStatus, PersonHealthHistory, PersonHealthOut
 
 
 def event_out(event: HealthEvent, person_name: str) -> HealthEventOut:
@@ -114,7 +107,7 @@ async def _announce(ctx: Ctx, person: Person, household: Household, event: Healt
         township_code=household.township_code, village_code=household.village_code, area_class=household.area_class,
         household_status=household.status, kind=event.kind, occurred_on=event.occurred_on,
         previous_status=previous.value, status=person.health_status, hospitalised=event.hospitalised,
-        hospital=event.hospital, diagnosed_on=person.diagnosed_on,
+        hospital=event.hospital, diagnosed_on=person.diagnosed_on, health_event_id=event.id,
     )  # fmt: skip
     await emit(
         ctx.session,

@@ -35,6 +35,25 @@ async def open_cases_of(session: AsyncSession, person_id: str, *, for_update: bo
     return list((await session.scalars(query.order_by(ReliefCase.diagnosed_on))).all())
 
 
+async def cases_of_person(session: AsyncSession, person_id: str, *, for_update: bool = False) -> list[ReliefCase]:
+    query = sa.select(ReliefCase).where(ReliefCase.person_id == person_id).order_by(ReliefCase.diagnosed_on)
+    if for_update:
+        query = query.with_for_update()
+    return list((await session.scalars(query)).all())
+
+
+async def hand_corrected(session: AsyncSession, case_ids: list[str], system: str) -> set[tuple[str, str]]:
+    """(case id, field) of the dates corrected by someone other than `system`."""
+    if not case_ids:
+        return set()
+    rows = await session.execute(
+        sa.select(CaseCorrection.case_id, CaseCorrection.field)
+        .where(CaseCorrection.case_id.in_(case_ids), CaseCorrection.corrected_by != system)
+        .distinct()
+    )
+    return {(row.case_id, row.field) for row in rows}
+
+
 async def list_cases(
     session: AsyncSession,
     *,

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from services.relief.cases import service
 from services.relief.cases.schemas import (
@@ -14,7 +14,7 @@ from services.relief.cases.schemas import (
     CaseStatus,
     Schedule,
 )
-from shared.clients import RegistryClient
+from services.relief.registry import Registry
 from shared.context import context_for
 from shared.dates import today
 from shared.idempotency import IdempotencyDep
@@ -25,15 +25,8 @@ Reader = context_for("relief:read")
 CaseWorker = context_for("relief:cases")
 
 
-def registry_client(request: Request) -> RegistryClient:
-    return request.app.state.registry
-
-
-RegistryDep = Annotated[RegistryClient, Depends(registry_client)]
-
-
 @router.post("", operation_id="relief_open_case", response_model=CaseDetail, status_code=201)
-async def open_case(body: CaseCreate, ctx: CaseWorker, registry: RegistryDep, idem: IdempotencyDep):
+async def open_case(body: CaseCreate, ctx: CaseWorker, registry: Registry, idem: IdempotencyDep):
     """Open a relief case by hand, with the reason 人工立案"""
     return await idem.run(ctx.principal, 201, lambda: service.open_case(ctx, registry, body))
 

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.relief import events as relief_events  # the module: it imports this one's domain in turn
 from services.relief.cases import repository
 from services.relief.cases.errors import (
     AsOfTooLate,
@@ -56,6 +55,7 @@ from services.relief.cases.schemas import (
     StandardApplied,
 )
 from services.relief.errors import from_registry
+from services.relief.events import emit
 from services.relief.models import CaseCorrection, PaymentLine, ReliefCase
 from services.relief.parameters import eligible_statuses
 from services.relief.standards import repository as standards
@@ -122,14 +122,17 @@ async def open_case_for(
     opened_by: str,
     open_reason: str | None = None,
     source_event_id: str | None = None,
+    confirmation_id: str | None = None,
 ) -> ReliefCase:
-    """Open the case (CaseExists when the person has one for that diagnosis date), audit it, announce it."""
+    """Open the case (CaseExists when the person has one for that diagnosis date), audit it, announce it.
+    `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline."""
     case = ReliefCase(
         person_id=member.id, household_id=household.id, county_code=household.county_code,
         township_code=household.township_code, village_code=household.village_code,
         unit_code=unit_of(household.county_code, household.township_code), area_class=household.area_class.value,
         payee_name=member.name, payee_id_masked=member.id_number or None, diagnosed_on=diagnosed_on,
         status=CaseStatus.open.value, opened_by=opened_by, open_reason=open_reason, source_event_id=source_event_id,
+        confirmation_id=confirmation_id,
     )  # fmt: skip
     try:
         async with session.begin_nested():
@@ -152,7 +155,7 @@ async def open_case_for(
         diagnosed_on=diagnosed_on, monthly_fen=monthly_fen, opened_by=opened_by,
         summary=f"{case.payee_name} 临时救助立案（按低保标准2倍，{amount}）",
     )  # fmt: skip
-    await relief_events.emit(session, "relief.case_opened", payload)
+    await emit(session, "relief.case_opened", payload)
     return case
 
 
@@ -174,7 +177,7 @@ async def close_case(
         closed_on=closed_on, reason=reason, periods=periods,
         summary=f"{case.payee_name} {CLOSE_LABELS.get(reason, reason)}，临时救助结案（共 {periods} 期）",
     )  # fmt: skip
-    await relief_events.emit(session, "relief.case_closed", payload)
+    await emit(session, "relief.case_closed", payload)
 
 
 async def open_case(ctx: Ctx, registry: RegistryClient, body: CaseCreate) -> CaseDetail:
@@ -217,13 +220,27 @@ async def correct_case(ctx: Ctx, case_id: str, body: CaseCorrectionCreate) -> Ca
     case = await repository.get(ctx.session, case_id, repository.case_scope(ctx.principal), for_update=True)
     if case is None:
         raise CaseNotFound()
-    new = body.value
-    check_case_date(new, "value")
-    if body.field == CorrectableDate.diagnosed_on:
+    check_case_date(body.value, "value")
+    await correct_date(ctx.session, ctx.audit, ctx.principal, case, body.field, body.value, body.reason)
+    return await case_detail(ctx.session, case)
+
+
+async def correct_date(
+    session: AsyncSession,
+    audit: AuditTrail,
+    principal: Principal,
+    case: ReliefCase,
+    field: CorrectableDate,
+    new: date,
+    reason: str,
+) -> None:
+    """Set one of the case's dates, kept as a correction with its reason and audited (by civil affairs, or by the
+    registry's timeline); the schedule then shows what was paid against what is due as adjustments."""
+    if field == CorrectableDate.diagnosed_on:
         old = case.diagnosed_on
         if case.closed_on is not None and new > case.closed_on:
             raise CloseBeforeDiagnosis(field="value")
-        if new != old and await repository.case_of(ctx.session, case.person_id, new) is not None:
+        if new != old and await repository.case_of(session, case.person_id, new) is not None:
             raise CaseExists(field="value")
     else:
         old = case.closed_on
@@ -233,25 +250,24 @@ async def correct_case(ctx: Ctx, case_id: str, body: CaseCorrectionCreate) -> Ca
             raise CloseBeforeDiagnosis(field="value")
     if new == old:
         raise CorrectionUnchanged(field="value")
-    setattr(case, body.field.value, new)
+    setattr(case, field.value, new)
     case.updated_at = datetime.now(UTC)
     correction = CaseCorrection(
-        case_id=case.id, field=body.field.value, old_value=old, new_value=new, reason=body.reason,
-        corrected_by=ctx.principal.subject,
+        case_id=case.id, field=field.value, old_value=old, new_value=new, reason=reason,
+        corrected_by=principal.subject,
     )  # fmt: skip
     try:
-        async with ctx.session.begin_nested():
-            await repository.add(ctx.session, correction)
+        async with session.begin_nested():
+            await repository.add(session, correction)
     except IntegrityError as exc:
-        if body.field == CorrectableDate.diagnosed_on:  # another case of the person took that date meanwhile
+        if field == CorrectableDate.diagnosed_on:  # another case of the person took that date meanwhile
             raise CaseExists(field="value") from exc
         raise
-    await ctx.audit.record(
-        ctx.principal, action="relief_case.correct", entity="relief_case", entity_id=case.id,
+    await audit.record(
+        principal, action="relief_case.correct", entity="relief_case", entity_id=case.id,
         county_code=case.county_code,
-        changes={body.field.value: [old.isoformat() if old else None, new.isoformat()], "reason": body.reason},
+        changes={field.value: [old.isoformat() if old else None, new.isoformat()], "reason": reason},
     )  # fmt: skip
-    return await case_detail(ctx.session, case)
 
 
 # --- reads --------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.relief.insurance import service
@@ -23,7 +23,7 @@ from services.relief.insurance.schemas import (
     PolicyOut,
     PolicyUpdate,
 )
-from shared.clients import RegistryClient
+from services.relief.registry import Registry
 from shared.context import Ctx, context_for
 from shared.idempotency import Idempotency, IdempotencyDep
 from shared.pagination import Page, Paging
@@ -33,11 +33,6 @@ Reader = context_for("insurance:read")
 Manager = context_for("insurance:manage")
 
 
-def registry_client(request: Request) -> RegistryClient:
-    return request.app.state.registry
-
-
-Registry = Annotated[RegistryClient, Depends(registry_client)]
 _ENROLLED = {
     200: {
         "model": EnrolmentResult,

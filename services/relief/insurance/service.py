@@ -7,7 +7,7 @@ amount is the policy's benefit for that kind when the claim is opened, and stays
 """
 
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
@@ -67,7 +67,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, DomainError
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.schemas.events import InsuranceClaimOpenedV1, InsuranceClaimPaidV1, PersonHealthChangedV1
+from shared.schemas.events import InsuranceClaimOpenedV1, InsuranceClaimPaidV1
 from shared.schemas.registry import PovertyStatus
 
 # Who the audit log names for a claim opened from an event: no user acted.
@@ -357,7 +357,16 @@ async def _open_claim(
     return claim
 
 
-def claim_kinds_of(payload: PersonHealthChangedV1) -> list[ClaimKind]:
+class HealthFact(Protocol):
+    """A registry health event: as announced (PersonHealthChangedV1) or as read from the person's timeline."""
+
+    person_id: str
+    kind: str
+    occurred_on: date
+    hospitalised: bool | None
+
+
+def claim_kinds_of(payload: HealthFact) -> list[ClaimKind]:
     """The claims a health event calls for: in hospital (a confirmation with hospitalised true, or any later event
     that says so) → hospitalisation; death → death."""
     kinds = []
@@ -369,7 +378,7 @@ def claim_kinds_of(payload: PersonHealthChangedV1) -> list[ClaimKind]:
 
 
 async def open_claims_for_event(
-    session: AsyncSession, audit: AuditTrail, event_id: str, payload: PersonHealthChangedV1
+    session: AsyncSession, audit: AuditTrail, event_id: str, payload: HealthFact
 ) -> list[InsuranceClaim]:
     """The claims a registry health event opens: for each kind it calls for, one claim under the earliest
     enrolment of the person whose policy covers the event's date and pays for that kind, unless the person has a

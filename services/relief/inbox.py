@@ -1,0 +1,85 @@
+"""What relief takes from the other services: the registry's `person.health_changed`, posted signed to the inbox
+by the registry's dispatcher, each event handled once.
+
+Relief never acts on the one event in hand: it reads the person's health timeline from the registry and makes its
+cases and claims agree with it (reconcile.service.follow), so an event that comes late, early, twice or after the
+next one leaves the same result. An event whose health event relief has already taken in needs no call. When the
+registry cannot be reached the inbox answers 503 and records nothing: the event is delivered again later.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.relief.errors import from_registry
+from services.relief.models import events, plumbing
+from services.relief.reconcile import repository
+from services.relief.reconcile.service import PersonTimeline, follow
+from shared.audit import AuditTrail
+from shared.clients import RegistryClient
+from shared.db import SessionDep
+from shared.events import accept, signed_envelope
+from shared.observability import request_id_var
+from shared.schemas.events import EVENT_TYPES, EventEnvelope, PersonHealthChangedV1
+from shared.settings import common_settings
+
+log = logging.getLogger("fupin.relief.inbox")
+
+
+@dataclass
+class EventCtx:
+    """What a handler of an incoming event needs: the session of the inbox's transaction, the registry, and an
+    audit trail under the request id of the delivery."""
+
+    session: AsyncSession
+    registry: RegistryClient
+    audit: AuditTrail
+
+
+async def on_health_changed(ctx: EventCtx, event: EventEnvelope, payload: BaseModel) -> None:
+    assert isinstance(payload, PersonHealthChangedV1)
+    if payload.health_event_id and await repository.is_known(ctx.session, payload.health_event_id):
+        return
+    history = await from_registry(ctx.registry.health_history(payload.person_id))
+    if history is None:
+        log.info("event %s: the registry has no person %s", event.id, payload.person_id)
+        return
+    await follow(ctx.session, ctx.audit, ctx.registry, PersonTimeline.of(history), opened_by="event",
+                 source_event_id=event.id)  # fmt: skip
+
+
+Handler = Callable[[EventCtx, EventEnvelope, BaseModel], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {"person.health_changed": on_health_changed}
+
+
+async def handle(ctx: EventCtx, event: EventEnvelope) -> bool:
+    """Record the event in the inbox and run its handler, in the caller's transaction; False for a repeat."""
+    if not await accept(ctx.session, events, event):
+        return False
+    handler = HANDLERS.get(event.type)
+    if handler is not None:
+        await handler(ctx, event, EVENT_TYPES[(event.type, event.version)].model_validate(event.data))
+    return True
+
+
+inbox_router = APIRouter(prefix="/api/v1/relief", tags=["relief: events 事件订阅"])
+
+
+class InboxAnswer(BaseModel):
+    accepted: bool
+
+
+@inbox_router.post("/events/inbox", operation_id="relief_event_inbox", response_model=InboxAnswer)
+async def event_inbox(request: Request, session: SessionDep) -> InboxAnswer:
+    """The registry's events, signed with the internal events secret (X-Fupin-Signature) 接收事件
+
+    Authorised by the signature, not a token. A repeated event (same id) is accepted and changes nothing.
+    """
+    event = await signed_envelope(request, [common_settings().internal_events_secret()])
+    audit = AuditTrail.outside_request(session, plumbing.audit_log, request_id_var.get())
+    ctx = EventCtx(session=session, registry=request.app.state.registry, audit=audit)
+    return InboxAnswer(accepted=await handle(ctx, event))

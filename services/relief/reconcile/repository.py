@@ -1,0 +1,90 @@
+"""SQL of the registry's health events relief knows, and of the reconciliations and their findings."""
+
+import hashlib
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.relief.models import KnownHealthEvent, Reconciliation, ReconciliationFinding, ReliefCase
+
+
+async def lock_person(session: AsyncSession, person_id: str) -> None:
+    """Serialise the work on one person's cases until the transaction ends (an event and a reconciliation at
+    once); SQLite's writes are serial already."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(person_id.encode(), digest_size=8).digest(), "big", signed=True)
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+async def is_known(session: AsyncSession, health_event_id: str) -> bool:
+    return await session.scalar(sa.select(sa.literal(True)).where(KnownHealthEvent.id == health_event_id)) is True
+
+
+async def known_of(session: AsyncSession, person_id: str) -> set[str]:
+    rows = await session.scalars(sa.select(KnownHealthEvent.id).where(KnownHealthEvent.person_id == person_id))
+    return set(rows.all())
+
+
+def learn(session: AsyncSession, events: list[KnownHealthEvent]) -> None:
+    session.add_all(events)
+
+
+async def persons_with_cases(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(sa.select(ReliefCase.person_id).distinct())).all())
+
+
+async def add(session: AsyncSession, *rows: object) -> None:
+    session.add_all(rows)
+    await session.flush()
+
+
+async def get(session: AsyncSession, reconciliation_id: str) -> Reconciliation | None:
+    return await session.get(Reconciliation, reconciliation_id)
+
+
+async def last_finished(session: AsyncSession) -> Reconciliation | None:
+    return await session.scalar(
+        sa.select(Reconciliation)
+        .where(Reconciliation.finished_at.is_not(None))
+        .order_by(Reconciliation.finished_at.desc())
+        .limit(1)
+    )
+
+
+async def list_runs(session: AsyncSession, *, before_id: str | None, limit: int) -> list[Reconciliation]:
+    query = sa.select(Reconciliation).order_by(Reconciliation.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Reconciliation.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def list_findings(
+    session: AsyncSession,
+    reconciliation_id: str,
+    *,
+    scope: sa.ColumnElement[bool],
+    kind: str | None,
+    before_id: str | None,
+    limit: int,
+) -> list[ReconciliationFinding]:
+    query = (
+        sa.select(ReconciliationFinding)
+        .where(ReconciliationFinding.reconciliation_id == reconciliation_id, scope)
+        .order_by(ReconciliationFinding.id.desc())
+        .limit(limit)
+    )
+    if kind is not None:
+        query = query.where(ReconciliationFinding.kind == kind)
+    if before_id is not None:
+        query = query.where(ReconciliationFinding.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def finish(
+    session: AsyncSession, run: Reconciliation, *, status: str, persons: int, differences: int, repaired: int,
+    error: str | None, at: datetime,
+) -> None:  # fmt: skip
+    run.status, run.persons, run.differences, run.repaired = status, persons, differences, repaired
+    run.error, run.finished_at = error, at
+    await session.flush()
