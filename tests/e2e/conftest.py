@@ -186,6 +186,7 @@ async def stack(databases, tmp_path_factory) -> AsyncIterator[Stack]:
             "GATEWAY_UPSTREAM_TIMEOUT_S": "10",
             "REGISTRY_DATABASE_URL": registry_db,
             "REGISTRY_EVENTS_RETRY_BASE_S": "0.3",
+            "REGISTRY_EVENTS_RETRY_CAP_S": "1",  # the tests outlast many attempts in seconds, not minutes
             "REGISTRY_EVENTS_POLL_S": "0.2",
             "FUPIN_EVENTS_SECRET": EVENTS_SECRET,
             "NO_PROXY": "127.0.0.1,localhost",
@@ -193,6 +194,7 @@ async def stack(databases, tmp_path_factory) -> AsyncIterator[Stack]:
             "RELIEF_CLIENT_ID": RELIEF_CLIENT,
             "RELIEF_CLIENT_SECRET": RELIEF_SECRET,
             "RELIEF_EVENTS_RETRY_BASE_S": "0.3",
+            "RELIEF_EVENTS_RETRY_CAP_S": "1",
             "RELIEF_EVENTS_POLL_S": "0.2",
         }
     )

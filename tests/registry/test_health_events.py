@@ -112,7 +112,7 @@ async def test_a_discharged_patient_confirmed_again_gets_the_new_diagnosis_date(
 
 async def test_every_health_event_is_published_with_the_household_facts(registry, household, head):
     await record_health(registry, head["id"], "suspected", "2020-02-01")
-    await record_health(registry, head["id"], "confirmed", "2020-02-03")
+    recorded = await record_health(registry, head["id"], "confirmed", "2020-02-03")
     await record_health(registry, head["id"], "discharged", "2020-02-20")
     events = await published(registry, "person.health_changed")
     assert [e["data"]["kind"] for e in events] == ["discharged", "confirmed", "suspected"]
@@ -123,7 +123,7 @@ async def test_every_health_event_is_published_with_the_household_facts(registry
         "township_code": "500230101", "village_code": VILLAGE, "area_class": "rural",
         "household_status": "not_lifted", "kind": "confirmed", "occurred_on": "2020-02-03",
         "previous_status": "suspected", "status": "confirmed", "hospitalised": True, "hospital": "重庆三峡中心医院",
-        "diagnosed_on": "2020-02-03",
+        "diagnosed_on": "2020-02-03", "health_event_id": recorded["event"]["id"],
     }  # fmt: skip
     assert (suspected["previous_status"], suspected["status"], suspected["diagnosed_on"]) == ("none", "suspected", None)
     assert (discharged["previous_status"], discharged["diagnosed_on"], discharged["hospital"]) == (
