@@ -146,10 +146,14 @@ class Database:
         await self.engine.dispose()
 
 
+def sessions_of(app: Any) -> async_sessionmaker[AsyncSession]:
+    """The sessions an app's requests use (a test may put its own in `app.state.session_factory`)."""
+    return getattr(app.state, "session_factory", None) or app.state.db.sessions
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit when the route returns, roll back when it raises."""
-    session_factory = getattr(request.app.state, "session_factory", None) or request.app.state.db.sessions
-    async with session_factory() as session:
+    async with sessions_of(request.app)() as session:
         try:
             yield session
             await session.commit()

@@ -8,12 +8,11 @@ registry cannot be reached the inbox answers 503 and records nothing: the event 
 """
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
@@ -21,10 +20,10 @@ from services.relief.reconcile import repository
 from services.relief.reconcile.service import PersonTimeline, follow
 from shared.audit import AuditTrail
 from shared.clients import RegistryClient
-from shared.db import SessionDep
+from shared.db import SessionDep, sessions_of
 from shared.events import accept, signed_envelope
 from shared.observability import request_id_var
-from shared.schemas.events import EVENT_TYPES, EventEnvelope, PersonHealthChangedV1
+from shared.schemas.events import EventEnvelope, PersonHealthChangedV1
 from shared.settings import common_settings
 
 log = logging.getLogger("fupin.relief.inbox")
@@ -32,7 +31,7 @@ log = logging.getLogger("fupin.relief.inbox")
 
 @dataclass
 class EventCtx:
-    """What a handler of an incoming event needs: the session of the inbox's transaction, the registry, and an
+    """What the handling of an incoming event needs: the session of the inbox's transaction, the registry, and an
     audit trail under the request id of the delivery."""
 
     session: AsyncSession
@@ -40,29 +39,32 @@ class EventCtx:
     audit: AuditTrail
 
 
-async def on_health_changed(ctx: EventCtx, event: EventEnvelope, payload: BaseModel) -> None:
-    assert isinstance(payload, PersonHealthChangedV1)
-    if payload.health_event_id and await repository.is_known(ctx.session, payload.health_event_id):
-        return
-    history = await from_registry(ctx.registry.health_history(payload.person_id))
+async def timeline_for(sessions: async_sessionmaker[AsyncSession], registry: RegistryClient,
+                       event: EventEnvelope) -> PersonTimeline | None:  # fmt: skip
+    """The timeline of the person a `person.health_changed` is about, read from the registry before the inbox's
+    transaction begins (no database lock is held while the registry answers); None when there is nothing to read:
+    another kind of event, a health event relief has taken in already, a person the registry does not have."""
+    if (event.type, event.version) != ("person.health_changed", 1):
+        return None
+    payload = PersonHealthChangedV1.model_validate(event.data)
+    if payload.health_event_id:
+        async with sessions() as session:
+            if await repository.is_known(session, payload.health_event_id):
+                return None
+    history = await from_registry(registry.health_history(payload.person_id))
     if history is None:
         log.info("event %s: the registry has no person %s", event.id, payload.person_id)
-        return
-    await follow(ctx.session, ctx.audit, ctx.registry, PersonTimeline.of(history), opened_by="event",
-                 source_event_id=event.id)  # fmt: skip
+        return None
+    return PersonTimeline.of(history)
 
 
-Handler = Callable[[EventCtx, EventEnvelope, BaseModel], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {"person.health_changed": on_health_changed}
-
-
-async def handle(ctx: EventCtx, event: EventEnvelope) -> bool:
-    """Record the event in the inbox and run its handler, in the caller's transaction; False for a repeat."""
+async def handle(ctx: EventCtx, event: EventEnvelope, timeline: PersonTimeline | None) -> bool:
+    """Record the event in the inbox and take the person's timeline in, in the caller's transaction; False for a
+    repeat."""
     if not await accept(ctx.session, events, event):
         return False
-    handler = HANDLERS.get(event.type)
-    if handler is not None:
-        await handler(ctx, event, EVENT_TYPES[(event.type, event.version)].model_validate(event.data))
+    if timeline is not None:
+        await follow(ctx.session, ctx.audit, ctx.registry, timeline, opened_by="event", source_event_id=event.id)
     return True
 
 
@@ -80,6 +82,7 @@ async def event_inbox(request: Request, session: SessionDep) -> InboxAnswer:
     Authorised by the signature, not a token. A repeated event (same id) is accepted and changes nothing.
     """
     event = await signed_envelope(request, [common_settings().internal_events_secret()])
+    registry = request.app.state.registry
+    timeline = await timeline_for(sessions_of(request.app), registry, event)
     audit = AuditTrail.outside_request(session, plumbing.audit_log, request_id_var.get())
-    ctx = EventCtx(session=session, registry=request.app.state.registry, audit=audit)
-    return InboxAnswer(accepted=await handle(ctx, event))
+    return InboxAnswer(accepted=await handle(EventCtx(session, registry, audit), event, timeline))
