@@ -253,6 +253,9 @@ def verify_signature(secrets_to_try: list[str], header: str | None, body: bytes,
 
 # An answer that says the event itself is bad: the same event would be refused again, so the delivery ends (dead).
 BAD_EVENT_STATUSES = frozenset({400, 410, 413, 415, 422})
+# `status = 'pending'` written into the SQL, not bound: the partial index of pending deliveries is then usable by
+# PostgreSQL's generic plans of prepared statements too (a bound value hides that the predicate holds).
+PENDING = sa.literal_column("'pending'")
 # A pending delivery older than this counts as long pending on /metrics.
 LONG_PENDING_S = 300.0
 
@@ -433,14 +436,14 @@ class Dispatcher:
         waits = (
             sa.exists()
             .where(earlier.c.subscription_id == d.c.subscription_id, earlier.c.subject == d.c.subject)
-            .where(earlier.c.status == "pending", earlier.c.event_id < d.c.event_id)
+            .where(earlier.c.status == PENDING, earlier.c.event_id < d.c.event_id)
         )
         async with self.db.sessions() as session:
             due = list(
                 (
                     await session.execute(
                         sa.select(d.c.id)
-                        .where(d.c.status == "pending", d.c.next_attempt_at <= now)
+                        .where(d.c.status == PENDING, d.c.next_attempt_at <= now)
                         .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now), ~waits)
                         .order_by(d.c.next_attempt_at, d.c.id)
                         .limit(self.batch)
@@ -539,7 +542,7 @@ class Dispatcher:
             if back:
                 await session.execute(
                     d.update()
-                    .where(d.c.subscription_id.in_(back), d.c.status == "pending", d.c.next_attempt_at > now)
+                    .where(d.c.subscription_id.in_(back), d.c.status == PENDING, d.c.next_attempt_at > now)
                     .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
                     .values(next_attempt_at=now)
                 )
@@ -554,7 +557,7 @@ class Dispatcher:
                 await session.execute(
                     sa.select(d.c.subscription_id, sa.func.min(d.c.event_id).label("event_id"))
                     .join(s, s.c.id == d.c.subscription_id)
-                    .where(s.c.kind == "internal", d.c.status == "pending")
+                    .where(s.c.kind == "internal", d.c.status == PENDING)
                     .group_by(d.c.subscription_id)
                 )
             ).all()
@@ -564,7 +567,7 @@ class Dispatcher:
                 result = await session.execute(
                     d.update()
                     .where(d.c.subscription_id == row.subscription_id, d.c.event_id == row.event_id)
-                    .where(d.c.status == "pending", d.c.next_attempt_at > now)
+                    .where(d.c.status == PENDING, d.c.next_attempt_at > now)
                     .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
                     .values(next_attempt_at=now)
                 )
