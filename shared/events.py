@@ -117,7 +117,12 @@ def event_tables(metadata: sa.MetaData) -> EventTables:
         sa.Column("subject", sa.String(60), nullable=True),
         sa.UniqueConstraint("event_id", "subscription_id", name="uq_deliveries_event_subscription"),
         sa.Index("ix_deliveries_status_next", "status", "next_attempt_at"),
-        # What each pending delivery waits for: an earlier pending one of its subscription and subject
+        # The due deliveries in the order they are claimed, and what each waits for: an earlier pending one of its
+        # subscription and subject
+        sa.Index(
+            "ix_deliveries_pending_due", "next_attempt_at", "id",
+            postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"),
+        ),
         sa.Index(
             "ix_deliveries_pending_subject", "subscription_id", "subject", "event_id",
             postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"),
@@ -544,6 +549,7 @@ class Dispatcher:
                     d.update()
                     .where(d.c.subscription_id.in_(back), d.c.status == PENDING, d.c.next_attempt_at > now)
                     .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .where(d.c.id.not_in([row.id for row in claimed]))  # one refused just now keeps its wait
                     .values(next_attempt_at=now)
                 )
 

@@ -61,8 +61,8 @@ def run_env(metadata: sa.MetaData) -> None:
 
 
 def add_delivery_subjects() -> None:
-    """Deliveries carry their event's subject (shared.events.subject_of), with the index of pending ones that the
-    dispatcher's order reads; pending deliveries take their event's household."""
+    """Deliveries carry their event's subject (shared.events.subject_of), with the indexes of pending ones that the
+    dispatcher's claims read; pending deliveries take their event's household."""
 
     with op.batch_alter_table("deliveries") as batch_op:
         batch_op.add_column(sa.Column("subject", sa.String(length=60), nullable=True))
@@ -72,6 +72,10 @@ def add_delivery_subjects() -> None:
     )
     pending = sa.text("status = 'pending'")
     op.create_index(
+        "ix_deliveries_pending_due", "deliveries", ["next_attempt_at", "id"],
+        postgresql_where=pending, sqlite_where=pending,
+    )  # fmt: skip
+    op.create_index(
         "ix_deliveries_pending_subject", "deliveries", ["subscription_id", "subject", "event_id"],
         postgresql_where=pending, sqlite_where=pending,
     )  # fmt: skip
@@ -80,5 +84,6 @@ def add_delivery_subjects() -> None:
 def drop_delivery_subjects() -> None:
 
     op.drop_index("ix_deliveries_pending_subject", table_name="deliveries")
+    op.drop_index("ix_deliveries_pending_due", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch_op:
         batch_op.drop_column("subject")
