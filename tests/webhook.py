@@ -1,15 +1,23 @@
-"""A department's webhook on loopback, for tests: checks each delivery's signature, answers with a set status."""
+"""A department's webhook on loopback, for tests: checks each delivery's signature, answers with a set status (or
+what `answer` says of the event)."""
 
 import asyncio
+from collections.abc import Callable
 
 from shared.events import verify_signature
 from shared.schemas.events import EventEnvelope
 
+Answer = Callable[[EventEnvelope], tuple[int, str]]
+
 
 class Webhook:
-    def __init__(self, secret: str, status: int = 200):
+    """`requests`: every signed request in the order it came; `received`: the events it answered 2xx."""
+
+    def __init__(self, secret: str, status: int = 200, answer: Answer | None = None):
         self.secret = secret
         self.status = status
+        self.answer: Answer = answer or (lambda _event: (self.status, ""))
+        self.requests: list[EventEnvelope] = []
         self.received: list[EventEnvelope] = []
         self.bad_signatures = 0
         self.arrived = asyncio.Event()
@@ -23,13 +31,19 @@ class Webhook:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
         body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
+        status, text = 401, ""
         if verify_signature([self.secret], headers.get("x-fupin-signature"), body):
-            if self.status == 200:
-                self.received.append(EventEnvelope.model_validate_json(body))
+            event = EventEnvelope.model_validate_json(body)
+            self.requests.append(event)
+            status, text = self.answer(event)
+            if 200 <= status < 300:
+                self.received.append(event)
                 self.arrived.set()
         else:
             self.bad_signatures += 1
-        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
+        content = text.encode()
+        writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: {len(content)}\r\nconnection: close\r\n\r\n".encode())
+        writer.write(content)
         await writer.drain()
         writer.close()
 

@@ -2,94 +2,29 @@
 internal subscription never dies of unavailability while a webhook's attempts are bounded (and outlast an hour's
 outage); a retried delivery taken pulls the rest forward; the probe; the gauges; subject_of; the policy's table."""
 
-import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from services.registry.models import events, plumbing
+from services.registry.models import events
 from shared.db import Database, utcnow
-from shared.events import DeliveryPolicy, Dispatcher, envelope, publish, publish_many, subject_of, verify_signature
+from shared.events import DeliveryPolicy, Dispatcher, envelope, publish_many, subject_of
 from shared.ids import uuid7
-from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
 from shared.schemas.events import (
-    ContactRecordedV1,
     EventEnvelope,
     HouseholdMonitoringChangedV1,
     VillageCaseFlagChangedV1,
 )
+from tests.support.events import SECRET, contact_event, delivery_rows, produce, subscribe
 from tests.webhook import Webhook
 
-SECRET = "a-webhook-secret-of-some-length"
-
-
 # --- fixtures and helpers ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def events_db(databases):
-    url = await databases.create("delivery")
-    await upgrade_async("registry", url)
-    db = Database(url, plumbing)
-    yield db
-    await db.dispose()
-
-
-@pytest.fixture
-async def db(events_db):
-    yield events_db
-    async with events_db.sessions.begin() as session:
-        for table in (events.deliveries, events.subscriptions, events.outbox, events.inbox):
-            await session.execute(table.delete())
-
-
-@pytest.fixture(scope="module")
-def cipher() -> PiiCipher:
-    return PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
-
-
-Answer = Callable[[EventEnvelope], tuple[int, str]]
-
-
-class Receiver(Webhook):
-    """A loopback receiver whose answer (status, body) may depend on the event; `requests` has every signed request
-    in the order it came, `received` the events it answered 2xx."""
-
-    def __init__(self, status: int = 200, answer: Answer | None = None):
-        super().__init__(SECRET, status=status)
-        self.answer: Answer = answer or (lambda _event: (self.status, ""))
-        self.requests: list[EventEnvelope] = []
-
-    async def _serve(self, reader, writer) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        headers = {}
-        for line in head.decode("latin-1").split("\r\n")[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        status, text = 401, ""
-        if verify_signature([self.secret], headers.get("x-fupin-signature"), body):
-            event = EventEnvelope.model_validate_json(body)
-            self.requests.append(event)
-            status, text = self.answer(event)
-            if 200 <= status < 300:
-                self.received.append(event)
-                self.arrived.set()
-        else:
-            self.bad_signatures += 1
-        content = text.encode()
-        head_out = f"HTTP/1.1 {status} X\r\ncontent-length: {len(content)}\r\nconnection: close\r\n\r\n"
-        writer.write(head_out.encode() + content)
-        await writer.drain()
-        writer.close()
 
 
 class Clock:
@@ -103,47 +38,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-async def subscribe(
-    db: Database, cipher: PiiCipher, url: str, *, kind: str = "webhook", name: str = "test",
-    event_types: list[str] | None = None,
-) -> str:  # fmt: skip
-    subscription_id = uuid7()
-    now = utcnow()
-    async with db.sessions.begin() as session:
-        await session.execute(
-            events.subscriptions.insert().values(
-                id=subscription_id, name=name, kind=kind, url=url, secret_enc=cipher.encrypt(SECRET),
-                event_types=event_types or ["*"], active=True, created_by="test", created_at=now, updated_at=now,
-            )
-        )  # fmt: skip
-    return subscription_id
-
-
-def contact_event(household_id: str = "h1") -> EventEnvelope:
-    payload = ContactRecordedV1(
-        contact_id=uuid7(), household_id=household_id, county_code="500230", cadre_id=None, channel="phone",
-        kind="care", contacted_at=datetime(2020, 2, 10, 9, tzinfo=UTC),
-    )  # fmt: skip
-    return envelope(source="registry", payload=payload, event_type="contact.recorded", household_id=household_id,
-                    county_code="500230")  # fmt: skip
-
-
-async def produce(db: Database, *events_to_publish: EventEnvelope) -> None:
-    async with db.sessions.begin() as session:
-        for event in events_to_publish:
-            await publish(session, events, event)
-
-
-async def delivery_rows(db: Database, subscription_id: str | None = None) -> list[Any]:
-    """Deliveries in the order their events were written."""
-    d = events.deliveries
-    query = sa.select(d).order_by(d.c.subscription_id, d.c.event_id)
-    if subscription_id is not None:
-        query = query.where(d.c.subscription_id == subscription_id)
-    async with db.sessions() as session:
-        return list((await session.execute(query)).all())
 
 
 async def delivery_of(db: Database, event_id: str, subscription_id: str | None = None) -> Any:
@@ -181,7 +75,7 @@ def ids(received: list[EventEnvelope], household_id: str | None = None) -> list[
 
 
 async def test_a_round_sends_the_oldest_event_of_each_subject_and_rounds_keep_the_written_order(db, cipher):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url)
         written = [contact_event(h) for h in ("h1", "h2", "h1", "h3", "h1", "h2")]
         await produce(db, *written)
@@ -208,7 +102,7 @@ async def test_events_without_a_subject_are_not_held_back(db, cipher):
         )
         return envelope(source="registry", payload=payload, event_type="household.monitoring_changed")
 
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url)
         written = [subjectless() for _ in range(3)]
         assert {subject_of(e) for e in written} == {None}
@@ -220,7 +114,7 @@ async def test_events_without_a_subject_are_not_held_back(db, cipher):
 
 async def test_a_failing_head_blocks_the_rest_of_its_subject_only(db, cipher):
     down = {"h1"}
-    receiver = Receiver(answer=lambda e: (503, "busy") if e.household_id in down else (200, ""))
+    receiver = Webhook(SECRET, answer=lambda e: (503, "busy") if e.household_id in down else (200, ""))
     async with receiver:
         await subscribe(db, cipher, receiver.url)
         written = [contact_event(h) for h in ("h1", "h2", "h1", "h2", "h1")]
@@ -252,7 +146,7 @@ async def test_a_failing_head_blocks_the_rest_of_its_subject_only(db, cipher):
 async def test_a_dead_head_does_not_block_its_subject(db, cipher, kind):
     refusal = '{"detail": "household h1 is unknown here"}'
     written = [contact_event("h1") for _ in range(3)]
-    receiver = Receiver(answer=lambda e: (422, refusal) if e.id == written[0].id else (200, ""))
+    receiver = Webhook(SECRET, answer=lambda e: (422, refusal) if e.id == written[0].id else (200, ""))
     async with receiver:
         await subscribe(db, cipher, receiver.url, kind=kind)
         await produce(db, *written)
@@ -274,7 +168,7 @@ async def test_a_dead_head_does_not_block_its_subject(db, cipher, kind):
 
 @pytest.mark.parametrize("down", ["503", "connection refused"])
 async def test_an_internal_delivery_never_dies_of_unavailability_a_webhook_does(db, cipher, down):
-    receiver = await Receiver(status=503).start()
+    receiver = await Webhook(SECRET, status=503).start()
     url = receiver.url
     if down == "connection refused":
         await receiver.stop()
@@ -355,7 +249,7 @@ async def test_a_webhook_down_for_an_hour_of_simulated_time_gets_its_event(db, c
 
 @pytest.mark.parametrize("retried", [True, False])
 async def test_a_retried_delivery_taken_makes_what_waits_for_its_subscription_due(db, cipher, retried):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         subscription_id = await subscribe(db, cipher, receiver.url, name="a")
         other = await subscribe(db, cipher, receiver.url, name="b")
         written = [contact_event(h) for h in ("h1", "h2", "h3")]
@@ -387,7 +281,7 @@ async def test_a_delivery_refused_in_the_round_a_retried_one_is_taken_keeps_its_
     """A retried delivery taken pulls forward what *waits*; one the subscriber refused in that same round has just
     been tried and must keep the backoff it was given (else it is tried again at once, burning a webhook's
     attempts)."""
-    receiver = Receiver(answer=lambda e: (503, "") if e.household_id == "h1" else (200, ""))
+    receiver = Webhook(SECRET, answer=lambda e: (503, "") if e.household_id == "h1" else (200, ""))
     async with receiver:
         await subscribe(db, cipher, receiver.url)
         written = [contact_event(h) for h in ("h1", "h2")]

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.catalog import internal_subscriptions
-from services.registry.models import events, plumbing
+from services.registry.models import events
 from shared.db import Database
 from shared.events import (
     DeliveryPolicy,
@@ -18,86 +17,14 @@ from shared.events import (
     accept,
     ensure_internal_subscriptions,
     envelope,
-    publish,
     sign,
     verify_signature,
 )
-from shared.ids import uuid7
-from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
 from shared.schemas.events import ContactRecordedV1, EventEnvelope
 from shared.settings import common_settings
+from tests.support.events import SECRET, contact_event, delivery_rows, produce, subscribe
 from tests.webhook import Webhook
-
-SECRET = "a-webhook-secret-of-some-length"
-
-
-class Receiver(Webhook):
-    def __init__(self, status: int = 200):
-        super().__init__(SECRET, status=status)
-
-
-@pytest.fixture(scope="module")
-async def events_db(databases):
-    url = await databases.create("events")
-    await upgrade_async("registry", url)
-    db = Database(url, plumbing)
-    yield db
-    await db.dispose()
-
-
-@pytest.fixture
-async def db(events_db):
-    yield events_db
-    async with events_db.sessions.begin() as session:
-        for table in (events.deliveries, events.subscriptions, events.outbox, events.inbox):
-            await session.execute(table.delete())
-
-
-@pytest.fixture(scope="module")
-def cipher() -> PiiCipher:
-    return PiiCipher(secrets.token_bytes(32), secrets.token_bytes(32))
-
-
-async def subscribe(db: Database, cipher: PiiCipher, url: str, event_types: list[str]) -> str:
-    subscription_id = uuid7()
-    now = datetime.now(UTC)
-    async with db.sessions.begin() as session:
-        await session.execute(
-            events.subscriptions.insert().values(
-                id=subscription_id,
-                name="test",
-                kind="webhook",
-                url=url,
-                secret_enc=cipher.encrypt(SECRET),
-                event_types=event_types,
-                active=True,
-                created_by="test",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    return subscription_id
-
-
-def contact_event(household_id: str = "h1") -> EventEnvelope:
-    payload = ContactRecordedV1(
-        contact_id=uuid7(), household_id=household_id, county_code="500230", cadre_id=None, channel="phone",
-        kind="care", contacted_at=datetime(2020, 2, 10, 9, tzinfo=UTC),
-    )  # fmt: skip
-    return envelope(source="registry", payload=payload, event_type="contact.recorded", household_id=household_id,
-                    county_code="500230")  # fmt: skip
-
-
-async def produce(db: Database, *events_to_publish: EventEnvelope) -> None:
-    async with db.sessions.begin() as session:
-        for event in events_to_publish:
-            await publish(session, events, event)
-
-
-async def delivery_rows(db: Database) -> list:
-    async with db.sessions() as session:
-        return list((await session.execute(sa.select(events.deliveries).order_by(events.deliveries.c.id))).all())
 
 
 def dispatcher(db: Database, cipher: PiiCipher, **kwargs) -> Dispatcher:
@@ -106,7 +33,7 @@ def dispatcher(db: Database, cipher: PiiCipher, **kwargs) -> Dispatcher:
 
 
 async def test_a_published_event_is_delivered_signed(db, cipher):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url, ["contact.recorded"])
         event = contact_event()
         await produce(db, event)
@@ -120,7 +47,7 @@ async def test_a_published_event_is_delivered_signed(db, cipher):
 
 
 async def test_only_subscribed_types_are_delivered(db, cipher):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url, ["person.health_changed"])
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, contact_event())
@@ -129,7 +56,7 @@ async def test_only_subscribed_types_are_delivered(db, cipher):
 
 
 async def test_a_failing_subscriber_is_retried_with_backoff_then_dead(db, cipher):
-    async with Receiver(status=500) as receiver:
+    async with Webhook(SECRET, status=500) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, contact_event())
         sender = dispatcher(db, cipher, policy=DeliveryPolicy(webhook_max_attempts=3, base_delay_s=0.2))
@@ -156,7 +83,7 @@ def test_backoff_doubles_and_is_capped():
 
 
 async def test_a_subscriber_down_gets_every_event_once_back(db, cipher):
-    receiver = await Receiver().start()
+    receiver = await Webhook(SECRET).start()
     port, url = receiver.port, receiver.url
     await receiver.stop()  # the department's system is down while events happen
     await subscribe(db, cipher, url, ["*"])
@@ -165,7 +92,7 @@ async def test_a_subscriber_down_gets_every_event_once_back(db, cipher):
     sender = dispatcher(db, cipher)
     assert await sender.dispatch_once() == 5
     assert {r.status for r in await delivery_rows(db)} == {"pending"}
-    back = await Receiver().start(port)  # back, at the same address
+    back = await Webhook(SECRET).start(port)  # back, at the same address
     try:
         deadline = time.monotonic() + 10
         while len(back.received) < 5 and time.monotonic() < deadline:
@@ -179,7 +106,7 @@ async def test_a_subscriber_down_gets_every_event_once_back(db, cipher):
 
 
 async def test_two_dispatchers_never_send_a_delivery_twice(db, cipher):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, *[contact_event(f"h{i}") for i in range(20)])
         first, second = dispatcher(db, cipher), dispatcher(db, cipher)
@@ -192,7 +119,7 @@ async def test_two_dispatchers_never_send_a_delivery_twice(db, cipher):
 
 
 async def test_a_dead_delivery_can_be_replayed(db, cipher):
-    async with Receiver(status=500) as receiver:
+    async with Webhook(SECRET, status=500) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         await produce(db, contact_event())
         sender = dispatcher(db, cipher, policy=DeliveryPolicy(webhook_max_attempts=1))
@@ -210,7 +137,7 @@ async def test_a_dead_delivery_can_be_replayed(db, cipher):
 
 
 async def test_the_dispatcher_wakes_when_a_transaction_publishes(db, cipher):
-    async with Receiver() as receiver:
+    async with Webhook(SECRET) as receiver:
         await subscribe(db, cipher, receiver.url, ["*"])
         sender = dispatcher(db, cipher, poll_s=30.0)  # it would not poll again within the test
         sender.start()
