@@ -102,28 +102,38 @@ def _match(episode: Episode, cases: Sequence[CaseState], taken: set[str]) -> Cas
     return None
 
 
+KEPT = "（民政已更正，保留）"
+CONFLICT = "（与民政更正的确诊日期冲突，请核实）"
+
+
 def _date_changes(episode: Episode, case: CaseState) -> list[Change]:
+    """The case's dates against the episode's. A date civil affairs corrected is kept, and so is the case's state when
+    taking the episode's close date would end it before the diagnosis date they kept."""
     changes = []
+    diagnosis_kept = "diagnosed_on" in case.corrected_by_hand
     if case.diagnosed_on != episode.diagnosed_on:
-        kept = "diagnosed_on" in case.corrected_by_hand
         changes.append(
-            Change("diagnosed_on_differs", episode, case.id, repair=not kept,
+            Change("diagnosed_on_differs", episode, case.id, repair=not diagnosis_kept,
                    detail=f"{case.diagnosed_on.isoformat()} → {episode.diagnosed_on.isoformat()}"
-                   + ("（民政已更正，保留）" if kept else ""))
+                   + (KEPT if diagnosis_kept else ""))
         )  # fmt: skip
+    diagnosed_on = case.diagnosed_on if diagnosis_kept else episode.diagnosed_on
     if episode.closed_on is None:
         if not case.is_open:
             changes.append(Change("closed_without_discharge", episode, case.id, repair=False,
                                   detail=f"closed_on {case.closed_on}"))  # fmt: skip
-    elif case.is_open:
-        changes.append(Change("case_not_closed", episode, case.id, detail=f"→ {episode.closed_on.isoformat()}"))
+        return changes
+    conflict = episode.closed_on < diagnosed_on
+    if case.is_open:
+        changes.append(Change("case_not_closed", episode, case.id, repair=not conflict,
+                              detail=f"→ {episode.closed_on.isoformat()}" + (CONFLICT if conflict else "")))  # fmt: skip
     elif case.closed_on != episode.closed_on:
-        kept = "closed_on" in case.corrected_by_hand
         assert case.closed_on is not None
+        kept = "closed_on" in case.corrected_by_hand
         changes.append(
-            Change("closed_on_differs", episode, case.id, repair=not kept,
+            Change("closed_on_differs", episode, case.id, repair=not kept and not conflict,
                    detail=f"{case.closed_on.isoformat()} → {episode.closed_on.isoformat()}"
-                   + ("（民政已更正，保留）" if kept else ""))
+                   + (KEPT if kept else CONFLICT if conflict else ""))
         )  # fmt: skip
     return changes
 

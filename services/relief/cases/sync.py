@@ -4,7 +4,7 @@ period is never rewritten: the schedule shows the difference as an adjustment), 
 affairs (a date they corrected by hand, a case no confirmation explains).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from services.relief.models import ReliefCase
 from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
+from shared.errors import DomainError
 
 # Who the audit log names for what the registry's timeline does to cases.
 REGISTRY_TIMELINE = Principal(subject="system:relief-events", kind="client", roles=(), regions=())
@@ -89,7 +90,12 @@ async def agree(sync: CaseSync, timeline: Timeline) -> list[Outcome]:
                 outcomes.append(Outcome(change, True, opened))
             continue
         assert case is not None
-        await _repair(sync, case, change)
+        try:
+            async with sync.session.begin_nested():
+                await _repair(sync, case, change)
+        except DomainError as refused:  # the case's other dates forbid it: reported, left to civil affairs
+            outcomes.append(Outcome(replace(change, detail=f"{change.detail} {refused.code}"), False, case))
+            continue
         outcomes.append(Outcome(change, True, case))
     return outcomes
 

@@ -9,6 +9,7 @@ from services.relief.reconcile import service
 from services.relief.reconcile.schemas import FindingOut, ReconciliationOut
 from services.relief.registry import Registry
 from shared.context import context_for
+from shared.db import sessions_of
 from shared.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/relief/reconciliations", tags=["relief: cases 临时救助"])
@@ -23,7 +24,7 @@ async def run_reconciliation(request: Request, ctx: CaseWorker, registry: Regist
     Runs to its end before it answers (each person in a transaction of its own); 503 registry_unavailable when the
     registry cannot be reached (the run is kept as failed)."""
     run = await service.reconcile(
-        request.app.state.db, registry, trigger="manual", started_by=ctx.principal.subject,
+        sessions_of(request.app), registry, trigger="manual", started_by=ctx.principal.subject,
         gauges=request.app.state.reconciliation_gauges,
     )  # fmt: skip
     return ReconciliationOut.model_validate(run)

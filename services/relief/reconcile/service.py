@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.relief.cases.episodes import Fact
 from services.relief.cases.sync import CaseSync, Outcome, Timeline, agree
@@ -30,7 +30,7 @@ from services.relief.reconcile.schemas import FindingOut, ReconciliationOut
 from shared.audit import AuditTrail
 from shared.clients import RegistryClient
 from shared.context import Ctx
-from shared.db import Database, utcnow
+from shared.db import sessions_of, utcnow
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import HealthEventOut, HealthKind, PersonHealthHistory
 
@@ -151,21 +151,27 @@ def _finding(run_id: str, person: PersonTimeline | None, outcome: Outcome) -> Re
 
 
 async def reconcile(
-    db: Database, registry: RegistryClient, *, trigger: str, started_by: str, gauges: ReconciliationGauges | None
+    sessions: async_sessionmaker[AsyncSession],
+    registry: RegistryClient,
+    *,
+    trigger: str,
+    started_by: str,
+    gauges: ReconciliationGauges | None,
 ) -> Reconciliation:
-    """One reconciliation: every person the registry or relief has, each in a transaction of their own."""
-    async with db.sessions.begin() as session:
+    """One reconciliation: every person the registry or relief has, each in a transaction of their own (`sessions`:
+    the app's, shared.sessions_of)."""
+    async with sessions.begin() as session:
         run = Reconciliation(trigger=trigger, started_by=started_by, status="running")
         await repository.add(session, run)
     persons = differences = repaired = 0
     status, error = "done", None
     try:
         timelines = await registry_timelines(registry)
-        async with db.sessions() as session:
+        async with sessions() as session:
             local = await repository.persons_with_cases(session)
         for person_id in sorted(set(timelines) | set(local)):
             person = timelines.get(person_id) or PersonTimeline(person_id, "", ())
-            async with db.sessions.begin() as session:
+            async with sessions.begin() as session:
                 audit = AuditTrail.outside_request(session, plumbing.audit_log, f"reconciliation:{run.id}")
                 followed = await follow(session, audit, registry, person, opened_by="reconciliation")
                 findings = [_finding(run.id, person, o) for o in followed.outcomes]
@@ -188,7 +194,7 @@ async def reconcile(
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:300]
         raise
     finally:
-        async with db.sessions.begin() as session:
+        async with sessions.begin() as session:
             run = await repository.get(session, run.id)
             assert run is not None
             await repository.finish(session, run, status=status, persons=persons, differences=differences,
@@ -210,7 +216,7 @@ def scheduled(every_s: float):
         while True:
             await asyncio.sleep(every_s)
             try:
-                await reconcile(app.state.db, app.state.registry, trigger="schedule", started_by="system",
+                await reconcile(sessions_of(app), app.state.registry, trigger="schedule", started_by="system",
                                 gauges=app.state.reconciliation_gauges)  # fmt: skip
             except Exception:  # the next one tries again; the run is recorded as failed
                 log.exception("scheduled reconciliation failed")
