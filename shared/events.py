@@ -350,6 +350,10 @@ class DeliveryGauges:
             self.oldest.labels(name).set(oldest)
 
 
+def delivered_ids(delivered: dict[int, list[str]]) -> set[str]:
+    return {delivery_id for ids in delivered.values() for delivery_id in ids}
+
+
 class Dispatcher:
     """Delivers due deliveries; safe to run in every replica (a delivery is leased before it is sent).
 
@@ -519,6 +523,7 @@ class Dispatcher:
         token = claimed[0].lease_until
         delivered: dict[int, list[str]] = {}
         back: set[str] = set()
+        unavailable: set[str] = set()
         async with self.db.sessions.begin() as session:
             for row, (status, error) in zip(claimed, answers, strict=True):
                 attempts = row.attempts + 1
@@ -529,6 +534,8 @@ class Dispatcher:
                     if row.attempts:
                         back.add(row.subscription_id)
                     continue
+                if row.kind == "internal" and (status is None or status >= 500):
+                    unavailable.add(row.subscription_id)
                 values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error,
                                           "lease_until": None}  # fmt: skip
                 if outcome == "dead":
@@ -551,6 +558,18 @@ class Dispatcher:
                     .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
                     .where(d.c.id.not_in([row.id for row in claimed]))  # one refused just now keeps its wait
                     .values(next_attempt_at=now)
+                )
+            # A service of ours that took none of this round's deliveries is down: what waits for it waits for the
+            # probe (or its own backoff), rather than each head of a subject knocking on its own schedule.
+            down = unavailable - {row.subscription_id for row in claimed if row.id in delivered_ids(delivered)}
+            if down:
+                paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
+                await session.execute(
+                    d.update()
+                    .where(d.c.subscription_id.in_(down), d.c.status == PENDING, d.c.next_attempt_at < paused_until)
+                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .where(d.c.id.not_in([row.id for row in claimed]))
+                    .values(next_attempt_at=paused_until)
                 )
 
     async def probe(self) -> int:
@@ -911,7 +930,8 @@ def dispatcher_hooks(
         if settings.events_dispatch:
             app.state.dispatcher = Dispatcher(
                 app.state.db, tables, app.state.cipher, policy=DeliveryPolicy.of(settings),
-                poll_s=settings.events_poll_s, probe_s=settings.events_probe_s, metrics=app.state.metrics.registry,
+                poll_s=settings.events_poll_s, probe_s=settings.events_probe_s, batch=settings.events_batch,
+                timeout_s=settings.events_timeout_s, metrics=app.state.metrics.registry,
             )  # fmt: skip
             app.state.dispatcher.start()
 

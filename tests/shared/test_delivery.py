@@ -396,6 +396,29 @@ async def test_publish_many_writes_a_delivery_per_event_and_subscription_with_it
     assert [(r.event_id, r.subject) for r in await delivery_rows(db, contacts)] == [(contact.id, "h7")]
 
 
+# --- a service of ours that is down: its deliveries wait for the probe -------------------------------------------
+
+
+async def test_a_service_that_takes_nothing_of_a_round_makes_its_other_deliveries_wait_for_the_probe(db, cipher):
+    receiver = await Webhook(SECRET).start()
+    url = receiver.url
+    await receiver.stop()  # connection refused
+    internal = await subscribe(db, cipher, url, kind="internal", name="internal:relief")
+    await produce(db, *[contact_event(h) for h in ("h1", "h2", "h3")])
+    clock = Clock()
+    policy = DeliveryPolicy(retry_cap_s=60.0)
+    async with dispatching(db, cipher, policy=policy, clock=clock, batch=1) as sender:
+        assert await sender.dispatch_once() == 1
+        tried, *waiting = sorted(await delivery_rows(db, internal), key=lambda r: -r.attempts)
+        assert (tried.attempts, tried.status) == (1, "pending")
+        assert [r.attempts for r in waiting] == [0, 0]
+        assert all(r.next_attempt_at >= clock.now + timedelta(seconds=59) for r in waiting)
+        assert await sender.dispatch_once() == 0  # nothing knocks until the probe or the pause ends
+        clock.advance(seconds=0.5)  # within the tried one's own first wait (about 1 s)
+        assert await sender.probe() == 1  # the oldest, the one tried, is due again at once
+        assert await sender.dispatch_once() == 1
+
+
 # --- the policy --------------------------------------------------------------------------------------------------
 
 
