@@ -301,20 +301,18 @@ class DeliveryPolicy:
             return "dead"
         return "retry"
 
-    def cap_s(self, kind: str) -> float:
-        return self.retry_cap_s if kind == "internal" else self.webhook_retry_cap_s
+    def _wait_s(self, kind: str, attempts: int) -> float:
+        """The wait after `attempts` failed attempts, without jitter: doubling from the base, capped by kind."""
+        cap = self.retry_cap_s if kind == "internal" else self.webhook_retry_cap_s
+        return min(cap, self.base_delay_s * 2 ** min(attempts - 1, 60))
 
     def delay_s(self, kind: str, attempts: int) -> float:
-        """The wait before the next attempt, `attempts` having failed: doubling, capped, with ±20% jitter."""
-        exponent = min(attempts - 1, 60)
-        return min(self.cap_s(kind), self.base_delay_s * 2**exponent) * random.uniform(0.8, 1.2)
+        """The wait before the next attempt, `attempts` having failed, with ±20% jitter."""
+        return self._wait_s(kind, attempts) * random.uniform(0.8, 1.2)
 
     def horizon_s(self) -> float:
         """How long a webhook's delivery is tried before it is dead (without jitter)."""
-        return sum(
-            min(self.webhook_retry_cap_s, self.base_delay_s * 2 ** min(n - 1, 60))
-            for n in range(1, self.webhook_max_attempts)
-        )
+        return sum(self._wait_s("webhook", n) for n in range(1, self.webhook_max_attempts))
 
 
 class DeliveryGauges:
@@ -348,10 +346,6 @@ class DeliveryGauges:
             self.dead.labels(name).set(dead)
             self.long_pending.labels(name).set(long)
             self.oldest.labels(name).set(oldest)
-
-
-def delivered_ids(delivered: dict[int, list[str]]) -> set[str]:
-    return {delivery_id for ids in delivered.values() for delivery_id in ids}
 
 
 class Dispatcher:
@@ -437,6 +431,11 @@ class Dispatcher:
                 except TimeoutError:
                     pass
 
+    def _unleased(self, now: datetime) -> sa.ColumnElement[bool]:
+        """Deliveries no dispatcher holds: never leased, or the lease ran out (its holder stopped)."""
+        d = self.tables.deliveries
+        return sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now)
+
     async def _claim(self, now: datetime) -> list[Any]:
         """Lease the due deliveries nobody else holds and no earlier delivery of their subject waits before; the
         lease's exact instant marks them as ours."""
@@ -453,7 +452,7 @@ class Dispatcher:
                     await session.execute(
                         sa.select(d.c.id)
                         .where(d.c.status == PENDING, d.c.next_attempt_at <= now)
-                        .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now), ~waits)
+                        .where(self._unleased(now), ~waits)
                         .order_by(d.c.next_attempt_at, d.c.id)
                         .limit(self.batch)
                     )
@@ -467,7 +466,7 @@ class Dispatcher:
             await session.execute(
                 d.update()
                 .where(d.c.id.in_(due), d.c.status == "pending")
-                .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                .where(self._unleased(now))
                 .values(lease_until=token)
             )
             await session.commit()
@@ -522,8 +521,9 @@ class Dispatcher:
         now = self.clock()
         token = claimed[0].lease_until
         delivered: dict[int, list[str]] = {}
-        back: set[str] = set()
-        unavailable: set[str] = set()
+        back: set[str] = set()  # took a retried delivery: what waits for it is due now
+        took: set[str] = set()  # took at least one delivery of the round
+        unavailable: set[str] = set()  # an internal one that did not answer, or failed
         async with self.db.sessions.begin() as session:
             for row, (status, error) in zip(claimed, answers, strict=True):
                 attempts = row.attempts + 1
@@ -531,6 +531,7 @@ class Dispatcher:
                 if outcome == "delivered":
                     assert status is not None
                     delivered.setdefault(status, []).append(row.id)
+                    took.add(row.subscription_id)
                     if row.attempts:
                         back.add(row.subscription_id)
                     continue
@@ -551,26 +552,19 @@ class Dispatcher:
                     .values(status="delivered", attempts=d.c.attempts + 1, last_status=status, last_error=None,
                             lease_until=None, delivered_at=now)
                 )  # fmt: skip
-            if back:
-                await session.execute(
-                    d.update()
-                    .where(d.c.subscription_id.in_(back), d.c.status == PENDING, d.c.next_attempt_at > now)
-                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
-                    .where(d.c.id.not_in([row.id for row in claimed]))  # one refused just now keeps its wait
-                    .values(next_attempt_at=now)
-                )
-            # A service of ours that took none of this round's deliveries is down: what waits for it waits for the
+            # What else waits for a subscription (not this round's: one refused just now keeps its wait) is due now
+            # when it is back, and when a service of ours took none of the round it is down: the rest waits for the
             # probe (or its own backoff), rather than each head of a subject knocking on its own schedule.
-            down = unavailable - {row.subscription_id for row in claimed if row.id in delivered_ids(delivered)}
-            if down:
-                paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
-                await session.execute(
-                    d.update()
-                    .where(d.c.subscription_id.in_(down), d.c.status == PENDING, d.c.next_attempt_at < paused_until)
-                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
-                    .where(d.c.id.not_in([row.id for row in claimed]))
-                    .values(next_attempt_at=paused_until)
-                )
+            paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
+            for subscriptions, moved, to in ((back, d.c.next_attempt_at > now, now),
+                                             (unavailable - took, d.c.next_attempt_at < paused_until, paused_until)):  # fmt: skip
+                if subscriptions:
+                    await session.execute(
+                        d.update()
+                        .where(d.c.subscription_id.in_(subscriptions), d.c.status == PENDING, moved)
+                        .where(self._unleased(now), d.c.id.not_in([row.id for row in claimed]))
+                        .values(next_attempt_at=to)
+                    )
 
     async def probe(self) -> int:
         """Make the oldest waiting delivery of each internal subscription due now (it is the first of its subject,
@@ -593,7 +587,7 @@ class Dispatcher:
                     d.update()
                     .where(d.c.subscription_id == row.subscription_id, d.c.event_id == row.event_id)
                     .where(d.c.status == PENDING, d.c.next_attempt_at > now)
-                    .where(sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now))
+                    .where(self._unleased(now))
                     .values(next_attempt_at=now)
                 )
                 made_due += result.rowcount

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.relief.cases.sync import Timeline
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
 from services.relief.reconcile import repository
-from services.relief.reconcile.service import PersonTimeline, follow
+from services.relief.reconcile.service import follow
 from shared.audit import AuditTrail
 from shared.clients import RegistryClient
 from shared.db import SessionDep, sessions_of
@@ -40,7 +41,7 @@ class EventCtx:
 
 
 async def timeline_for(sessions: async_sessionmaker[AsyncSession], registry: RegistryClient,
-                       event: EventEnvelope) -> PersonTimeline | None:  # fmt: skip
+                       event: EventEnvelope) -> Timeline | None:  # fmt: skip
     """The timeline of the person a `person.health_changed` is about, read from the registry before the inbox's
     transaction begins (no database lock is held while the registry answers); None when there is nothing to read:
     another kind of event, a health event relief has taken in already, a person the registry does not have."""
@@ -55,10 +56,10 @@ async def timeline_for(sessions: async_sessionmaker[AsyncSession], registry: Reg
     if history is None:
         log.info("event %s: the registry has no person %s", event.id, payload.person_id)
         return None
-    return PersonTimeline.of(history)
+    return Timeline.of(history)
 
 
-async def handle(ctx: EventCtx, event: EventEnvelope, timeline: PersonTimeline | None) -> bool:
+async def handle(ctx: EventCtx, event: EventEnvelope, timeline: Timeline | None) -> bool:
     """Record the event in the inbox and take the person's timeline in, in the caller's transaction; False for a
     repeat."""
     if not await accept(ctx.session, events, event):

@@ -26,6 +26,7 @@ from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.errors import DomainError
+from shared.schemas.registry import HealthEventOut, PersonHealthHistory
 
 # Who the audit log names for what the registry's timeline does to cases.
 REGISTRY_TIMELINE = Principal(subject="system:relief-events", kind="client", roles=(), regions=())
@@ -34,11 +35,19 @@ CORRECTION_REASON = "以登记系统健康记录为准 As the registry's health 
 
 @dataclass(frozen=True)
 class Timeline:
-    """A person's health events as the registry has them now."""
+    """A person's health events as the registry has them now (each with where the person lives, for scope)."""
 
     person_id: str
     household_id: str
-    facts: tuple[Fact, ...]
+    events: tuple[HealthEventOut, ...]
+
+    @classmethod
+    def of(cls, history: PersonHealthHistory) -> "Timeline":
+        return cls(history.person_id, history.household_id, tuple(history.events))
+
+    @property
+    def facts(self) -> tuple[Fact, ...]:
+        return tuple(Fact(e.id, e.kind.value, e.occurred_on) for e in self.events)
 
 
 @dataclass(frozen=True)

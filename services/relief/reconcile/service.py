@@ -19,11 +19,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.relief.cases.episodes import Fact
 from services.relief.cases.sync import CaseSync, Outcome, Timeline, agree
 from services.relief.errors import RegistryUnavailable
 from services.relief.insurance.service import open_claims_for_event
-from services.relief.models import KnownHealthEvent, Reconciliation, ReconciliationFinding, plumbing
+from services.relief.models import KnownHealthEvent, Reconciliation, ReconciliationFinding, ReliefCase, plumbing
 from services.relief.reconcile import repository
 from services.relief.reconcile.errors import ReconciliationNotFound
 from services.relief.reconcile.schemas import FindingOut, ReconciliationOut
@@ -32,29 +31,12 @@ from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.db import sessions_of, utcnow
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.schemas.registry import HealthEventOut, HealthKind, PersonHealthHistory
+from shared.schemas.registry import HealthEventOut, HealthKind
 
 log = logging.getLogger("fupin.relief.reconcile")
 
 # The kinds of health event relief's cases and claims follow
 FOLLOWED_KINDS = (HealthKind.confirmed, HealthKind.discharged, HealthKind.deceased)
-
-
-@dataclass(frozen=True)
-class PersonTimeline:
-    """A person's health events from the registry, oldest first, with where they live (for scope)."""
-
-    person_id: str
-    household_id: str
-    events: tuple[HealthEventOut, ...]
-
-    @classmethod
-    def of(cls, history: PersonHealthHistory) -> "PersonTimeline":
-        return cls(history.person_id, history.household_id, tuple(history.events))
-
-    def timeline(self) -> Timeline:
-        facts = tuple(Fact(e.id, e.kind.value, e.occurred_on) for e in self.events)
-        return Timeline(self.person_id, self.household_id, facts)
 
 
 @dataclass
@@ -67,7 +49,7 @@ async def follow(
     session: AsyncSession,
     audit: AuditTrail,
     registry: RegistryClient,
-    person: PersonTimeline,
+    person: Timeline,
     *,
     opened_by: str,
     source_event_id: str | None = None,
@@ -77,7 +59,7 @@ async def follow(
     known = await repository.known_of(session, person.person_id)
     new = [e for e in person.events if e.id not in known]
     sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id)
-    outcomes = await agree(sync, person.timeline())
+    outcomes = await agree(sync, person)
     claims = 0
     for event in new:
         claims += len(await open_claims_for_event(session, audit, source_event_id or event.id, event))
@@ -91,7 +73,7 @@ async def follow(
 # --- the reconciliation ---------------------------------------------------------------------------------------------
 
 
-async def registry_timelines(registry: RegistryClient) -> dict[str, PersonTimeline]:
+async def registry_timelines(registry: RegistryClient) -> dict[str, Timeline]:
     """Every person the registry has confirmed, discharged or deceased, with those events."""
     events: dict[str, list[HealthEventOut]] = defaultdict(list)
     try:
@@ -100,11 +82,7 @@ async def registry_timelines(registry: RegistryClient) -> dict[str, PersonTimeli
                 events[event.person_id].append(event)
     except httpx.HTTPError as exc:
         raise RegistryUnavailable() from exc
-    return {
-        person_id: PersonTimeline(person_id, found[0].household_id,
-                                  tuple(sorted(found, key=lambda e: (e.occurred_on, e.id))))
-        for person_id, found in events.items()
-    }  # fmt: skip
+    return {person_id: Timeline(person_id, found[0].household_id, tuple(found)) for person_id, found in events.items()}
 
 
 class ReconciliationGauges:
@@ -138,15 +116,15 @@ class ReconciliationGauges:
         self.repaired.set(run.repaired)
 
 
-def _finding(run_id: str, person: PersonTimeline | None, outcome: Outcome) -> ReconciliationFinding:
-    case = outcome.case
-    event = person.events[0] if person and person.events else None
-    county = case.county_code if case else (event.county_code if event else "")
-    region = case.village_code if case else (event.village_code if event else "")
+def _finding(
+    run_id: str, person: Timeline, kind: str, *, repaired: bool, detail: str, case: ReliefCase | None = None
+) -> ReconciliationFinding:
+    """A finding about the person, scoped by their case's place, else by where their registry events put them."""
+    where = case or (person.events[0] if person.events else None)
     return ReconciliationFinding(
-        reconciliation_id=run_id, person_id=case.person_id if case else (person.person_id if person else ""),
-        case_id=case.id if case else None, county_code=county, region_code=region, kind=outcome.change.kind,
-        repaired=outcome.repaired, detail=outcome.change.detail[:300],
+        reconciliation_id=run_id, person_id=person.person_id, case_id=case.id if case else None,
+        county_code=where.county_code if where else "", region_code=where.village_code if where else "", kind=kind,
+        repaired=repaired, detail=detail[:300],
     )  # fmt: skip
 
 
@@ -170,19 +148,17 @@ async def reconcile(
         async with sessions() as session:
             local = await repository.persons_with_cases(session)
         for person_id in sorted(set(timelines) | set(local)):
-            person = timelines.get(person_id) or PersonTimeline(person_id, "", ())
+            person = timelines.get(person_id) or Timeline(person_id, "", ())
             async with sessions.begin() as session:
                 audit = AuditTrail.outside_request(session, plumbing.audit_log, f"reconciliation:{run.id}")
                 followed = await follow(session, audit, registry, person, opened_by="reconciliation")
-                findings = [_finding(run.id, person, o) for o in followed.outcomes]
-                findings += [
-                    ReconciliationFinding(
-                        reconciliation_id=run.id, person_id=person_id, county_code=person.events[0].county_code,
-                        region_code=person.events[0].village_code, kind="claim_missing", repaired=True,
-                        detail="专属保险理赔补立案 claim opened",
-                    )
+                findings = [
+                    _finding(run.id, person, o.change.kind, repaired=o.repaired, detail=o.change.detail, case=o.case)
+                    for o in followed.outcomes
+                ] + [
+                    _finding(run.id, person, "claim_missing", repaired=True, detail="专属保险理赔补立案 claim opened")
                     for _ in range(followed.claims_opened)
-                ]  # fmt: skip
+                ]
                 session.add_all(findings)
             persons += 1
             differences += len(findings)
