@@ -18,7 +18,8 @@ class ServiceEntry:
 
     @property
     def inbox_path(self) -> str:
-        return f"/api/v1/{self.name}/events/inbox"
+        """Where the other services' dispatchers post its events, many at a time (shared.events.inbox_router)."""
+        return f"/api/v1/{self.name}/events/inbox/batch"
 
 
 GATEWAY = ServiceEntry("gateway", 8000, "services.gateway.app:create_app", routed=False)

@@ -93,6 +93,9 @@ class ServiceClient:
         await self.http.aclose()
 
 
+HISTORIES_PER_CALL = 100  # the registry's limit of person ids in one health-histories call
+
+
 class RegistryClient(ServiceClient):
     """The registry, as other services read it (role "service": registry:read, ID numbers masked)."""
 
@@ -120,6 +123,18 @@ class RegistryClient(ServiceClient):
             return None
         response.raise_for_status()
         return PersonHealthHistory.model_validate(response.json())
+
+    async def health_histories(self, person_ids: list[str]) -> dict[str, PersonHealthHistory]:
+        """The histories of many persons, by person id, a hundred a call; a person the registry does not have is
+        left out."""
+        found: dict[str, PersonHealthHistory] = {}
+        unique = list(dict.fromkeys(person_ids))
+        for start in range(0, len(unique), HISTORIES_PER_CALL):
+            chunk = unique[start : start + HISTORIES_PER_CALL]
+            for item in await self.get_json("/api/v1/registry/health-histories", params={"person_id": chunk}):
+                history = PersonHealthHistory.model_validate(item)
+                found[history.person_id] = history
+        return found
 
     async def health_events(self, kind: HealthKind) -> AsyncIterator[HealthEventOut]:
         """Every health event of a kind in the caller's scope, page by page (newest recorded first)."""

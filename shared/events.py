@@ -5,12 +5,14 @@
   region or person): the dispatcher sends a subject's events to a subscription in the order they were written,
   the next only once the previous is delivered (or dead), and different subjects side by side.
 - `Dispatcher` (started by each producing service's lifespan) claims due deliveries with a lease, so several
-  replicas never send the same delivery at once; it POSTs the envelope signed with HMAC-SHA256. `DeliveryPolicy`
+  replicas never send the same delivery at once; it POSTs the envelope signed with HMAC-SHA256 (to another service
+  of ours, many envelopes in one POST to its batch inbox, each answered on its own). `DeliveryPolicy`
   says what an answer means: a delivery to another service of ours retries for as long as it takes (backoff capped
   at minutes) and dies only of an answer saying the event itself is bad; a department's webhook has a bounded number
   of attempts spread over days. When a subscriber that was failing answers again, what waited for it goes at once.
   Dead or delivered ones can be replayed.
-- Consumers check the signature and record each event id in their inbox (`accept()`): a repeat has no effect.
+- Consumers mount `inbox_router`: it checks the signature, takes each event not seen before (one at a time or a
+  batch, in one transaction) and records its id in the inbox: a repeat has no effect.
 - Subscriptions are data (internal services and departments' webhooks), each with its own secret.
 """
 
@@ -26,20 +28,21 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry, Gauge
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
 from shared.auth import Principal, require
-from shared.db import Database, SessionDep, UTCDateTime, utcnow
-from shared.errors import domain_error
+from shared.db import Database, SessionDep, UTCDateTime, sessions_of, utcnow
+from shared.errors import DomainError, domain_error
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
 from shared.pii import PiiCipher
@@ -47,6 +50,7 @@ from shared.schemas.events import EVENT_TYPES, EventEnvelope
 from shared.settings import ServiceSettings, common_settings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
+T = TypeVar("T", bound=BaseModel)
 
 log = logging.getLogger("fupin.events")
 
@@ -348,11 +352,17 @@ class DeliveryGauges:
             self.oldest.labels(name).set(oldest)
 
 
+def _error_of(status: int, text: str) -> str:
+    text = text.strip()
+    return (f"HTTP {status}: {text}" if text else f"HTTP {status}")[:300]
+
+
 class Dispatcher:
     """Delivers due deliveries; safe to run in every replica (a delivery is leased before it is sent).
 
     A round claims up to `batch` deliveries, each the oldest pending one of its subscription and subject, sends
-    them side by side and records the answers in one transaction. Every `probe_s` the oldest waiting delivery of
+    them side by side and records the answers in one transaction. A department's webhook gets one event a POST;
+    a service of ours gets `per_post` at a time at its batch inbox (the subscription's URL), answered one by one. Every `probe_s` the oldest waiting delivery of
     each internal subscription is tried again whatever its backoff, so a service that is back gets what waited for
     it within seconds: the first retried delivery it takes makes all its waiting deliveries due at once."""
 
@@ -369,6 +379,7 @@ class Dispatcher:
         poll_s: float = 1.0,
         probe_s: float = 2.0,
         batch: int = 100,
+        per_post: int = 100,
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -381,6 +392,7 @@ class Dispatcher:
         self.poll_s = poll_s
         self.probe_s = probe_s
         self.batch = batch
+        self.per_post = min(per_post, INBOX_BATCH_MAX)
         self.clock = clock
         self.gauges = DeliveryGauges(metrics) if metrics is not None else None
         self.http = httpx.AsyncClient(
@@ -483,8 +495,17 @@ class Dispatcher:
         """Send what is due now; returns how many deliveries were attempted."""
         claimed = await self._claim(self.clock())
         if claimed:
-            answers = await asyncio.gather(*(self._send(row) for row in claimed))
-            await self._record(claimed, answers)
+            answers: dict[str, tuple[int | None, str | None]] = {}
+            posts = [self._send(row) for row in claimed if row.kind != "internal"]
+            by_subscription: dict[str, list[Any]] = {}
+            for row in claimed:
+                if row.kind == "internal":
+                    by_subscription.setdefault(row.subscription_id, []).append(row)
+            for rows in by_subscription.values():
+                posts += [self._send_batch(rows[i : i + self.per_post]) for i in range(0, len(rows), self.per_post)]
+            for sent in await asyncio.gather(*posts):
+                answers.update(sent)
+            await self._record(claimed, [answers[row.id] for row in claimed])
         return len(claimed)
 
     def _secret(self, secret_enc: str) -> str:
@@ -492,27 +513,51 @@ class Dispatcher:
             self._secrets[secret_enc] = self.cipher.decrypt(secret_enc)
         return self._secrets[secret_enc]
 
-    async def _send(self, row: Any) -> tuple[int | None, str | None]:
-        """The answer's status (None: none came) and, unless it is 2xx, what went wrong."""
-        body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    async def _post(
+        self, row: Any, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str, httpx.Response | None]:
+        """POST the signed body to the row's subscription: the answer's status (None: none came), what went wrong
+        unless it is 2xx, and the response."""
+        signature = sign(self._secret(row.secret_enc), body)
         try:
             response = await self.http.post(
                 row.url,
                 content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: sign(self._secret(row.secret_enc), body),
-                    "X-Fupin-Event-Id": row.payload["id"],
-                    "X-Fupin-Event-Type": row.payload["type"],
-                },
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature, **headers},
             )
         except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:300]
-        status = response.status_code
-        if 200 <= status < 300:
-            return status, None
-        text = response.text.strip()
-        return status, (f"HTTP {status}: {text}" if text else f"HTTP {status}")[:300]
+            return None, f"{type(exc).__name__}: {exc}"[:300], None
+        return response.status_code, _error_of(response.status_code, response.text), response
+
+    async def _send(self, row: Any) -> dict[str, tuple[int | None, str | None]]:
+        """One event to a department's webhook."""
+        body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"X-Fupin-Event-Id": row.payload["id"], "X-Fupin-Event-Type": row.payload["type"]}
+        status, error, _ = await self._post(row, body, headers)
+        return {row.id: (status, None if status is not None and 200 <= status < 300 else error)}
+
+    async def _send_batch(self, rows: list[Any]) -> dict[str, tuple[int | None, str | None]]:
+        """Several events to the batch inbox of a service of ours, answered one by one; a POST that fails as a
+        whole answers for each of them, and an event the answer leaves out is tried again."""
+        events = ",".join(json.dumps(r.payload, ensure_ascii=False, separators=(",", ":")) for r in rows)
+        body = f'{{"events":[{events}]}}'.encode()
+        status, error, response = await self._post(rows[0], body, {"X-Fupin-Event-Count": str(len(rows))})
+        if response is None or not 200 <= response.status_code < 300:
+            return {row.id: (status, error) for row in rows}
+        try:
+            results = {r.id: r for r in BatchAnswer.model_validate_json(response.content).results}
+        except ValidationError:
+            results = {}
+        answers: dict[str, tuple[int | None, str | None]] = {}
+        for row in rows:
+            result = results.get(row.payload["id"])
+            if result is None:
+                answers[row.id] = (None, "the answer left the event out")
+            elif 200 <= result.status < 300:
+                answers[row.id] = (result.status, None)
+            else:
+                answers[row.id] = (result.status, _error_of(result.status, result.detail or ""))
+        return answers
 
     async def _record(self, claimed: list[Any], answers: list[tuple[int | None, str | None]]) -> None:
         """The answers, in one transaction; a subscription that took a retried delivery is back, so what waits for
@@ -620,26 +665,150 @@ class Dispatcher:
 # --- consuming ------------------------------------------------------------------------------------------------
 
 
-async def accept(session: AsyncSession, tables: EventTables, event: EventEnvelope) -> bool:
-    """Record the event in the inbox; False when it was handled before (then do nothing with it)."""
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                tables.inbox.insert().values(
-                    event_id=event.id, source=event.source, type=event.type, received_at=utcnow()
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+INBOX_BATCH_MAX = 500  # events in one POST to a batch inbox
 
 
-async def signed_envelope(request: Request, secrets_to_try: list[str]) -> EventEnvelope:
-    """The envelope of an event POSTed to an inbox, after its signature is checked."""
+class EventBatch(BaseModel):
+    """Several events in one POST: how a dispatcher delivers to another service of ours."""
+
+    events: list[EventEnvelope] = Field(min_length=1, max_length=INBOX_BATCH_MAX)
+
+
+class EventResult(BaseModel):
+    id: str = Field(description="事件ID The event's id")
+    status: int = Field(
+        description="200：已接收（或重复）；4xx：事件本身有误，不再投递；5xx：稍后重投 200: taken (or a repeat); 4xx: the "
+        "event itself is refused, not to be sent again; 5xx: send it again later"
+    )
+    accepted: bool = Field(description="首次接收 Taken now (false for a repeat or a refusal)")
+    detail: str | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[EventResult] = Field(description="每个事件一项，顺序同请求 One per event, in the request's order")
+
+
+class InboxAnswer(BaseModel):
+    accepted: bool
+
+
+Take = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+@dataclass
+class Intake:
+    """What a consumer does with the new events of a POST, in one transaction: `begin` once first (say, take the
+    locks it needs in a fixed order), then `take` for each event in turn, each in a savepoint of its own."""
+
+    take: Take
+    begin: Callable[[AsyncSession], Awaitable[None]] | None = None
+
+
+# What a consumer reads for the new events of a POST before the transaction begins (another service's answers:
+# no lock is held while it waits), and what it will then do with them; raising refuses the whole POST (a 503 when
+# what it needs cannot be reached, so everything is sent again later).
+Prepare = Callable[[Request, list[EventEnvelope]], Awaitable[Intake]]
+
+
+@dataclass
+class _Taken:
+    result: EventResult
+    error: Exception | None = None
+
+
+async def _take_events(
+    request: Request, tables: EventTables, events: list[EventEnvelope], prepare: Prepare
+) -> list[_Taken]:
+    """Each event not in the inbox yet taken by the consumer and recorded in the inbox, in one transaction; a
+    repeat is answered as such and changes nothing. An event the consumer refuses (a DomainError, a payload that
+    does not validate) or fails on leaves no trace: its savepoint is rolled back and its result says why."""
+    sessions = sessions_of(request.app)
+    inbox = tables.inbox
+    ids = list(dict.fromkeys(e.id for e in events))
+    async with sessions() as session:
+        seen = set((await session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids)))).scalars())
+    fresh = list({e.id: e for e in events if e.id not in seen}.values())
+    taken: dict[str, _Taken] = {}
+    if fresh:
+        intake = await prepare(request, fresh)
+        now = utcnow()
+        async with sessions.begin() as session:
+            if intake.begin is not None:
+                await intake.begin(session)
+            for event in fresh:
+                recorded = False
+                try:
+                    async with session.begin_nested():
+                        await session.execute(
+                            inbox.insert().values(event_id=event.id, source=event.source, type=event.type,
+                                                  received_at=now)
+                        )  # fmt: skip
+                        recorded = True
+                        await intake.take(session, event)
+                except IntegrityError as exc:
+                    if recorded:
+                        taken[event.id] = _refused(event, exc)
+                    else:  # taken by a delivery of the same event at the same time: a repeat
+                        seen.add(event.id)
+                except Exception as exc:
+                    taken[event.id] = _refused(event, exc)
+                else:
+                    taken[event.id] = _Taken(EventResult(id=event.id, status=200, accepted=True))
+    repeat = _Taken(EventResult(id="", status=200, accepted=False))
+    return [taken.get(e.id) or _Taken(repeat.result.model_copy(update={"id": e.id})) for e in events]
+
+
+def _refused(event: EventEnvelope, exc: Exception) -> _Taken:
+    if isinstance(exc, DomainError):
+        status, detail = exc.status, exc.message("en")
+    elif isinstance(exc, ValidationError):
+        status, detail = 422, f"invalid payload: {exc.errors(include_url=False)}"
+    else:
+        log.exception("event %s (%s) failed", event.id, event.type, exc_info=exc)
+        status, detail = 500, f"{type(exc).__name__}"
+    return _Taken(EventResult(id=event.id, status=status, accepted=False, detail=detail[:300]), exc)
+
+
+async def _signed(request: Request, model: type[T]) -> T:
+    """The body POSTed to an inbox, after its signature (the internal events secret) is checked."""
     body = await request.body()
-    if not verify_signature(secrets_to_try, request.headers.get(SIGNATURE_HEADER), body):
+    if not verify_signature([common_settings().internal_events_secret()], request.headers.get(SIGNATURE_HEADER), body):
         raise BadSignature()
-    return EventEnvelope.model_validate_json(body)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+def inbox_router(service: str, tables: EventTables, prepare: Prepare, tag: str) -> APIRouter:
+    """The inbox of a consuming service: the other services' events, signed with the internal events secret, one
+    at a time (`/events/inbox`) or many (`/events/inbox/batch`, what dispatchers send); each event taken once."""
+    router = APIRouter(prefix=f"/api/v1/{service}", tags=[tag])
+
+    @router.post("/events/inbox/batch", operation_id=f"{service}_event_inbox_batch", response_model=BatchAnswer)
+    async def event_inbox_batch(request: Request) -> BatchAnswer:
+        """Several events from other services, signed with the internal events secret (X-Fupin-Signature) 批量接收事件
+
+        Authorised by the signature, not a token. Each event is answered on its own: 200 taken (a repeat changes
+        nothing), 4xx refused for good, 5xx to be sent again; all are taken in one transaction.
+        """
+        batch = await _signed(request, EventBatch)
+        return BatchAnswer(results=[t.result for t in await _take_events(request, tables, batch.events, prepare)])
+
+    @router.post("/events/inbox", operation_id=f"{service}_event_inbox", response_model=InboxAnswer)
+    async def event_inbox(request: Request) -> InboxAnswer:
+        """One event from another service, signed with the internal events secret (X-Fupin-Signature) 接收事件
+
+        Authorised by the signature, not a token: only a service holding the secret can post here. A repeated event
+        (same id) is accepted and changes nothing.
+        """
+        event = await _signed(request, EventEnvelope)
+        (taken,) = await _take_events(request, tables, [event], prepare)
+        if taken.error is not None:
+            raise taken.error
+        return InboxAnswer(accepted=taken.result.accepted)
+
+    return router
 
 
 # --- managing subscriptions and deliveries (a router every producing service mounts) ---------------------------

@@ -1,10 +1,15 @@
-"""A department's webhook on loopback, for tests: checks each delivery's signature, answers with a set status (or
-what `answer` says of the event)."""
+"""A department's webhook (or another service's batch inbox) on loopback, for tests: checks each delivery's
+signature, answers with a set status (or what `answer` says of the event).
+
+A POST of several events (`{"events": [...]}`, what a dispatcher sends to a service of ours) is answered as a
+service's batch inbox answers: one result per event, or, when every event is answered 5xx, that status for the
+whole POST (a service that is down)."""
 
 import asyncio
+import json
 from collections.abc import Callable
 
-from shared.events import verify_signature
+from shared.events import BatchAnswer, EventBatch, EventResult, verify_signature
 from shared.schemas.events import EventEnvelope
 
 Answer = Callable[[EventEnvelope], tuple[int, str]]
@@ -33,12 +38,10 @@ class Webhook:
         body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
         status, text = 401, ""
         if verify_signature([self.secret], headers.get("x-fupin-signature"), body):
-            event = EventEnvelope.model_validate_json(body)
-            self.requests.append(event)
-            status, text = self.answer(event)
-            if 200 <= status < 300:
-                self.received.append(event)
-                self.arrived.set()
+            if json.loads(body).keys() == {"events"}:
+                status, text = self._batch(EventBatch.model_validate_json(body).events)
+            else:
+                status, text = self._one(EventEnvelope.model_validate_json(body))
         else:
             self.bad_signatures += 1
         content = text.encode()
@@ -46,6 +49,24 @@ class Webhook:
         writer.write(content)
         await writer.drain()
         writer.close()
+
+    def _one(self, event: EventEnvelope) -> tuple[int, str]:
+        self.requests.append(event)
+        status, text = self.answer(event)
+        if 200 <= status < 300:
+            self.received.append(event)
+            self.arrived.set()
+        return status, text
+
+    def _batch(self, events: list[EventEnvelope]) -> tuple[int, str]:
+        answers = [(event, *self._one(event)) for event in events]
+        if all(status >= 500 for _, status, _ in answers):
+            return answers[0][1], answers[0][2]
+        results = [
+            EventResult(id=event.id, status=status, accepted=200 <= status < 300, detail=text or None)
+            for event, status, text in answers
+        ]
+        return 200, BatchAnswer(results=results).model_dump_json()
 
     async def start(self, port: int = 0) -> "Webhook":
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)

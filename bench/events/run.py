@@ -69,8 +69,9 @@ RELIEF_CLIENT = "svc-relief"
 TARGET_RATE, TARGET_P50_MS = 1000, 50.0
 TIMELINE = "/api/v1/registry/persons/{person_id}/health-events"
 HOUSEHOLD = "/api/v1/registry/households/{household_id}"
-RELIEF_INBOX = "/api/v1/relief/events/inbox"
-REGISTRY_INBOX = "/api/v1/registry/events/inbox"
+HISTORIES = "/api/v1/registry/health-histories"
+RELIEF_INBOX = "/api/v1/relief/events/inbox/batch"
+REGISTRY_INBOX = "/api/v1/registry/events/inbox/batch"
 
 
 def health_body(step: int) -> dict:
@@ -406,11 +407,12 @@ def describe_calls(events: int, registry: tuple[dict, dict], relief: tuple[dict,
     if inbox_calls.count:
         answers = ", ".join(f"{status}: {n:,.0f}" for status, n in sorted(inbox_calls.statuses.items()))
         lines.append(
-            f"relief inbox: {inbox_calls.count:,.0f} requests ({answers}), mean "
-            f"{inbox_calls.seconds / inbox_calls.count * 1000:.1f} ms each"
+            f"relief inbox: {inbox_calls.count:,.0f} requests ({answers}), {events / inbox_calls.count:.1f} events "
+            f"each, mean {inbox_calls.seconds / inbox_calls.count * 1000:.1f} ms each"
         )
     for label, method, route in (
         ("registry timeline reads", "GET", TIMELINE),
+        ("registry timeline reads, many persons a call", "GET", HISTORIES),
         ("registry household reads", "GET", HOUSEHOLD),
         ("relief's case events into the registry's inbox", "POST", REGISTRY_INBOX),
     ):

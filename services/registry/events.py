@@ -1,17 +1,18 @@
 """The registry's events: published in the transaction of the change, and written to the household's ledger.
 
-Other services' events arrive at the inbox (`ledger/router.py`) and land in the same ledger, once each.
+Other services' events arrive at the inbox (`inbox_router` in `app.py`) and land in the same ledger, once each.
 """
 
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import LedgerEntry, events
 from shared.db import utcnow
-from shared.events import accept, envelope, publish
+from shared.events import Intake, envelope, publish
 from shared.schemas.events import EventEnvelope
 
 SOURCE = "registry"
@@ -82,10 +83,11 @@ def note(
     )
 
 
-async def receive(session: AsyncSession, event: EventEnvelope) -> bool:
-    """An event from another service: into the ledger of its household, once. False for a repeat."""
-    if not await accept(session, events, event):
-        return False
+async def _into_ledger(session: AsyncSession, event: EventEnvelope) -> None:
     if event.household_id:
         session.add(_ledger_entry(event, str(event.data.get("summary") or event.type)))
-    return True
+
+
+async def receive(request: Request, new: list[EventEnvelope]) -> Intake:
+    """Other services' events: each into the ledger of its household (the inbox takes each once)."""
+    return Intake(take=_into_ledger)

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from services.catalog import entry, internal_subscriptions
 from services.relief.batches.router import router as batches_router
 from services.relief.cases.router import router as cases_router
-from services.relief.inbox import inbox_router
+from services.relief.inbox import router as inbox_router
 from services.relief.insurance.router import router as insurance_router
 from services.relief.models import events, plumbing
 from services.relief.parameters import router as parameters_router

@@ -14,7 +14,6 @@ from shared.db import Database
 from shared.events import (
     DeliveryPolicy,
     Dispatcher,
-    accept,
     ensure_internal_subscriptions,
     envelope,
     sign,
@@ -161,16 +160,6 @@ def test_signatures():
     assert not verify_signature([SECRET], stale, body)
 
 
-async def test_the_inbox_takes_an_event_once(db):
-    event = contact_event()
-    async with db.sessions.begin() as session:
-        assert await accept(session, events, event) is True
-        assert await accept(session, events, event) is False
-    async with db.sessions() as session:
-        count = await session.scalar(sa.select(sa.func.count()).select_from(events.inbox))
-    assert count == 1
-
-
 def test_an_envelope_must_carry_its_types_payload():
     with pytest.raises(ValueError):
         envelope(source="registry", payload=ContactRecordedV1.model_construct(), event_type="person.health_changed")
@@ -215,7 +204,7 @@ async def test_internal_subscriptions_are_made_once_and_kept_up_to_date(db, ciph
 def test_the_catalog_subscribes_relief_to_health_events_and_the_registry_to_relief_events():
     [(name, url, types)] = internal_subscriptions("registry")
     assert (name, types) == ("internal:relief", ["person.health_changed"])
-    assert url.endswith("/api/v1/relief/events/inbox")
+    assert url.endswith("/api/v1/relief/events/inbox/batch")
     [(name, url, types)] = internal_subscriptions("relief")
     assert (name, types) == ("internal:registry", ["*"])
-    assert url.endswith("/api/v1/registry/events/inbox")
+    assert url.endswith("/api/v1/registry/events/inbox/batch")

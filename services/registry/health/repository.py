@@ -84,6 +84,15 @@ async def events_of(session: AsyncSession, person_id: str) -> Sequence[HealthEve
     return (await session.scalars(query)).all()
 
 
+async def events_of_persons(session: AsyncSession, person_ids: list[str]) -> Sequence[HealthEvent]:
+    query = (
+        sa.select(HealthEvent)
+        .where(HealthEvent.person_id.in_(person_ids))
+        .order_by(HealthEvent.person_id, HealthEvent.occurred_on, HealthEvent.id)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def list_events(
     session: AsyncSession,
     *,

@@ -60,6 +60,28 @@ async def person_health_events(person_id: str, ctx: Reader) -> PersonHealthHisto
     return await service.person_history(ctx, person_id)
 
 
+HISTORIES_MAX = 100
+
+
+@router.get(
+    "/health-histories",
+    operation_id="registry_health_histories",
+    response_model=list[PersonHealthHistory],
+)
+async def health_histories(
+    ctx: Reader,
+    person_id: Annotated[
+        list[str],
+        Query(
+            min_length=1, max_length=HISTORIES_MAX, description="人员ID（可重复） Person ids, the parameter repeated"
+        ),
+    ],
+) -> list[PersonHealthHistory]:
+    """Several persons' health states and events at once, by person id; those not found in scope are left out
+    多人健康状态及事件"""
+    return await service.persons_histories(ctx, list(dict.fromkeys(person_id)))
+
+
 @router.get("/health-events", operation_id="registry_list_health_events", response_model=Page[HealthEventOut])
 async def list_health_events(
     ctx: Reader,

@@ -61,6 +61,16 @@ async def get_person(session: AsyncSession, person_id: str, scope: sa.ColumnElem
     return await session.scalar(query)
 
 
+async def get_persons(session: AsyncSession, person_ids: list[str], scope: sa.ColumnElement[bool]) -> Sequence[Person]:
+    query = (
+        sa.select(Person)
+        .join(Household, Household.id == Person.household_id)
+        .where(Person.id.in_(person_ids), scope)
+        .order_by(Person.id)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def find_person_by_hash(session: AsyncSession, id_hash: str, scope: sa.ColumnElement[bool]) -> Person | None:
     query = (
         sa.select(Person)

@@ -1,18 +1,13 @@
-"""The household ledger (台账), and the inbox where other services' events arrive for it."""
+"""The household ledger (台账)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel
 
-from services.registry.events import receive
 from services.registry.ledger import service
 from services.registry.ledger.service import LedgerEntryOut
 from shared.context import context_for
-from shared.db import SessionDep
-from shared.events import signed_envelope
 from shared.excel import xlsx_response
 from shared.pagination import Page, Paging
-from shared.settings import common_settings
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: ledger 台账"])
 Reader = context_for("registry:read")
@@ -41,18 +36,3 @@ async def household_ledger_xlsx(household_id: str, ctx: Reader) -> Response:
         ["时间 Time", "来源 Source", "事件 Event", "摘要 Summary", "详情 Details"],
         rows,
     )
-
-
-class InboxAnswer(BaseModel):
-    accepted: bool
-
-
-@router.post("/events/inbox", operation_id="registry_event_inbox", response_model=InboxAnswer)
-async def event_inbox(request: Request, session: SessionDep) -> InboxAnswer:
-    """Events from other services, signed with the internal events secret (X-Fupin-Signature) 接收事件
-
-    Authorised by the signature, not a token: only a service holding the secret can post here. A repeated event
-    (same id) is accepted and changes nothing.
-    """
-    event = await signed_envelope(request, [common_settings().internal_events_secret()])
-    return InboxAnswer(accepted=await receive(session, event))

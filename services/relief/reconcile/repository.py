@@ -17,8 +17,12 @@ async def lock_person(session: AsyncSession, person_id: str) -> None:
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
-async def is_known(session: AsyncSession, health_event_id: str) -> bool:
-    return await session.scalar(sa.select(sa.literal(True)).where(KnownHealthEvent.id == health_event_id)) is True
+async def known_among(session: AsyncSession, health_event_ids: list[str]) -> set[str]:
+    """Those of the health events relief has taken in already."""
+    if not health_event_ids:
+        return set()
+    rows = await session.scalars(sa.select(KnownHealthEvent.id).where(KnownHealthEvent.id.in_(health_event_ids)))
+    return set(rows.all())
 
 
 async def known_of(session: AsyncSession, person_id: str) -> set[str]:
