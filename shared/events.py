@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
@@ -380,6 +380,7 @@ class Dispatcher:
         probe_s: float = 2.0,
         batch: int = 100,
         per_post: int = 100,
+        rounds: int = 1,
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -393,6 +394,7 @@ class Dispatcher:
         self.probe_s = probe_s
         self.batch = batch
         self.per_post = min(per_post, INBOX_BATCH_MAX)
+        self.rounds = max(1, rounds)
         self.clock = clock
         self.gauges = DeliveryGauges(metrics) if metrics is not None else None
         self.http = httpx.AsyncClient(
@@ -402,28 +404,34 @@ class Dispatcher:
         )
         self._secrets: dict[str, str] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
         """Deliver soon: called after a transaction that published events commits."""
         self._wake.set()
 
     def start(self) -> None:
+        """`rounds` loops, each claiming, sending and recording a round of its own, so a round's POSTs need not
+        wait for the one before to be answered (a subject's next delivery waits all the same: it is claimed only
+        once the one before is no longer pending); the first also probes and measures."""
         _dispatchers.add(self)
-        self._task = asyncio.create_task(self._run(), name="event-dispatcher")
+        self._tasks = [
+            asyncio.create_task(self._run(lead=n == 0), name=f"event-dispatcher-{n}") for n in range(self.rounds)
+        ]
 
     async def stop(self) -> None:
         _dispatchers.discard(self)
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
         await self.http.aclose()
 
-    async def _run(self) -> None:
-        next_probe = next_measure = 0.0
+    async def _run(self, lead: bool) -> None:
+        next_probe = next_measure = 0.0 if lead else float("inf")
         while True:
             sent = 0
             try:
@@ -698,10 +706,12 @@ Take = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 @dataclass
 class Intake:
     """What a consumer does with the new events of a POST, in one transaction: `begin` once first (say, take the
-    locks it needs in a fixed order), then `take` for each event in turn, each in a savepoint of its own."""
+    locks it needs in a fixed order), then `take` for each event that `needs` it, in turn, each in a savepoint of
+    its own (an event that needs nothing is only recorded in the inbox)."""
 
     take: Take
     begin: Callable[[AsyncSession], Awaitable[None]] | None = None
+    needs: Callable[[EventEnvelope], bool] = lambda _event: True
 
 
 # What a consumer reads for the new events of a POST before the transaction begins (another service's answers:
@@ -731,31 +741,36 @@ async def _take_events(
     taken: dict[str, _Taken] = {}
     if fresh:
         intake = await prepare(request, fresh)
-        now = utcnow()
         async with sessions.begin() as session:
+            ours = await _record_new(session, inbox, fresh)
             if intake.begin is not None:
                 await intake.begin(session)
+            refused = []
             for event in fresh:
-                recorded = False
+                if event.id not in ours:  # taken by a delivery of the same event at the same time: a repeat
+                    continue
                 try:
-                    async with session.begin_nested():
-                        await session.execute(
-                            inbox.insert().values(event_id=event.id, source=event.source, type=event.type,
-                                                  received_at=now)
-                        )  # fmt: skip
-                        recorded = True
-                        await intake.take(session, event)
-                except IntegrityError as exc:
-                    if recorded:
-                        taken[event.id] = _refused(event, exc)
-                    else:  # taken by a delivery of the same event at the same time: a repeat
-                        seen.add(event.id)
+                    if intake.needs(event):
+                        async with session.begin_nested():
+                            await intake.take(session, event)
                 except Exception as exc:
                     taken[event.id] = _refused(event, exc)
+                    refused.append(event.id)
                 else:
                     taken[event.id] = _Taken(EventResult(id=event.id, status=200, accepted=True))
-    repeat = _Taken(EventResult(id="", status=200, accepted=False))
-    return [taken.get(e.id) or _Taken(repeat.result.model_copy(update={"id": e.id})) for e in events]
+            if refused:  # not taken: sent again, they must not look like repeats
+                await session.execute(inbox.delete().where(inbox.c.event_id.in_(refused)))
+    return [taken.get(e.id) or _Taken(EventResult(id=e.id, status=200, accepted=False)) for e in events]
+
+
+async def _record_new(session: AsyncSession, inbox: sa.Table, events: list[EventEnvelope]) -> set[str]:
+    """Record the events in the inbox in one statement; the ids recorded now (not those another transaction
+    recorded first)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    rows = [{"event_id": e.id, "source": e.source, "type": e.type, "received_at": now} for e in events]
+    statement = insert(inbox).on_conflict_do_nothing(index_elements=["event_id"]).returning(inbox.c.event_id)
+    return set((await session.execute(statement, rows)).scalars())
 
 
 def _refused(event: EventEnvelope, exc: Exception) -> _Taken:
@@ -1094,7 +1109,7 @@ def dispatcher_hooks(
             app.state.dispatcher = Dispatcher(
                 app.state.db, tables, app.state.cipher, policy=DeliveryPolicy.of(settings),
                 poll_s=settings.events_poll_s, probe_s=settings.events_probe_s, batch=settings.events_batch,
-                timeout_s=settings.events_timeout_s, metrics=app.state.metrics.registry,
+                rounds=settings.events_rounds, timeout_s=settings.events_timeout_s, metrics=app.state.metrics.registry,
             )  # fmt: skip
             app.state.dispatcher.start()
 

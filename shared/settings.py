@@ -78,8 +78,10 @@ class ServiceSettings(BaseSettings):
     events_webhook_retry_cap_s: float = 4 * 3600.0
     events_poll_s: float = 1.0
     events_probe_s: float = 2.0
-    # Deliveries sent side by side in one round, and how long an answer may take (a later one is retried).
+    # Deliveries claimed in one round (sent side by side; to a service of ours, a hundred a POST), rounds under way
+    # at once, and how long an answer may take (a later one is retried).
     events_batch: int = 100
+    events_rounds: int = 4
     events_timeout_s: float = 15.0
 
     @field_validator("database_url")

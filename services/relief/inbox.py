@@ -9,22 +9,26 @@ once per POST. When the registry cannot be reached the inbox answers 503 and rec
 delivered again later.
 """
 
+import asyncio
 import logging
 
 from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.relief.cases import repository as cases
+from services.relief.cases.service import fetch_household
 from services.relief.cases.sync import Timeline
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
-from services.relief.reconcile import repository
+from services.relief.reconcile import repository as reconciliations
 from services.relief.reconcile.service import follow
 from shared.audit import AuditTrail
 from shared.db import sessions_of
 from shared.events import Intake, inbox_router
 from shared.observability import request_id_var
 from shared.schemas.events import EventEnvelope, PersonHealthChangedV1
+from shared.schemas.registry import HealthKind
 
 log = logging.getLogger("fupin.relief.inbox")
 
@@ -43,34 +47,50 @@ def _health_change(event: EventEnvelope) -> PersonHealthChangedV1 | None:
 
 
 async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
-    """Read the timelines of the persons whose health events relief has not taken in yet, then follow each of
-    them once, under their locks taken in a fixed order."""
+    """Read the timelines of the persons whose health events relief has not taken in yet (and the households of
+    those with a confirmation no case was opened for), then follow each of them once, under their locks taken in a
+    fixed order."""
     changes = [change for event in new if (change := _health_change(event)) is not None]
-    async with sessions_of(request.app)() as session:
-        known = await repository.known_among(session, [c.health_event_id for c in changes if c.health_event_id])
-    wanted = sorted({c.person_id for c in changes if c.health_event_id is None or c.health_event_id not in known})
     registry = request.app.state.registry
+    sessions = sessions_of(request.app)
+    async with sessions() as session:  # no transaction stays open while the registry answers
+        known = await reconciliations.known_among(session, [c.health_event_id for c in changes if c.health_event_id])
+    wanted = sorted({c.person_id for c in changes if c.health_event_id is None or c.health_event_id not in known})
     histories = await from_registry(registry.health_histories(wanted)) if wanted else {}
+    opened_for: set[str] = set()
+    if histories:
+        async with sessions() as session:
+            opened_for = await cases.confirmations_of(session, list(histories))
     for person_id in set(wanted) - set(histories):
         log.info("the registry has no person %s", person_id)
+    to_open = {
+        history.household_id
+        for history in histories.values()
+        if any(e.kind == HealthKind.confirmed and e.id not in opened_for for e in history.events)
+    }
+    households = dict(zip(to_open, await asyncio.gather(*(fetch_household(registry, h) for h in to_open)), strict=True))
     followed: set[str] = set()
 
     async def begin(session: AsyncSession) -> None:
         for person_id in sorted(histories):
-            await repository.lock_person(session, person_id)
+            await reconciliations.lock_person(session, person_id)
+
+    def needs(event: EventEnvelope) -> bool:
+        """A person's first event of the POST, or one that does not validate (taking it refuses it)."""
+        if (event.type, event.version) != FOLLOWED:
+            return False
+        change = _health_change(event)
+        return change is None or (change.person_id in histories and change.person_id not in followed)
 
     async def take(session: AsyncSession, event: EventEnvelope) -> None:
-        if (event.type, event.version) != FOLLOWED:
-            return
-        change = PersonHealthChangedV1.model_validate(event.data)  # refuses the event when it does not validate
-        history = histories.get(change.person_id)
-        if history is None or change.person_id in followed:
-            return
+        change = PersonHealthChangedV1.model_validate(event.data)
         audit = AuditTrail.outside_request(session, plumbing.audit_log, request_id_var.get())
-        await follow(session, audit, registry, Timeline.of(history), opened_by="event", source_event_id=event.id)
+        timeline = Timeline.of(histories[change.person_id])
+        await follow(session, audit, registry, timeline, opened_by="event", source_event_id=event.id,
+                     households=households)  # fmt: skip
         followed.add(change.person_id)
 
-    return Intake(take=take, begin=begin)
+    return Intake(take=take, begin=begin, needs=needs)
 
 
 router = inbox_router("relief", events, prepare, "relief: events 事件订阅")

@@ -42,6 +42,14 @@ async def cases_of_person(session: AsyncSession, person_id: str, *, for_update: 
     return list((await session.scalars(query)).all())
 
 
+async def confirmations_of(session: AsyncSession, person_ids: list[str]) -> set[str]:
+    """The registry's confirmation events the persons' cases were opened for."""
+    query = sa.select(ReliefCase.confirmation_id).where(
+        ReliefCase.person_id.in_(person_ids), ReliefCase.confirmation_id.is_not(None)
+    )
+    return set((await session.scalars(query)).all())
+
+
 async def hand_corrected(session: AsyncSession, case_ids: list[str], system: str) -> set[tuple[str, str]]:
     """(case id, field) of the dates corrected by someone other than `system`."""
     if not case_ids:

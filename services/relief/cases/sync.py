@@ -4,7 +4,8 @@ period is never rewritten: the schedule shows the difference as an adjustment), 
 affairs (a date they corrected by hand, a case no confirmation explains).
 """
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,7 @@ from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.errors import DomainError
-from shared.schemas.registry import HealthEventOut, PersonHealthHistory
+from shared.schemas.registry import HealthEventOut, HouseholdOut, PersonHealthHistory
 
 # Who the audit log names for what the registry's timeline does to cases.
 REGISTRY_TIMELINE = Principal(subject="system:relief-events", kind="client", roles=(), regions=())
@@ -66,6 +67,13 @@ class CaseSync:
     registry: RegistryClient
     opened_by: str  # "event" or "reconciliation"
     source_event_id: str | None = None
+    # Households read from the registry before the transaction (the inbox's), by id; others are read when needed
+    households: Mapping[str, HouseholdOut | None] = field(default_factory=dict)
+
+    async def household(self, household_id: str) -> HouseholdOut | None:
+        if household_id in self.households:
+            return self.households[household_id]
+        return await fetch_household(self.registry, household_id)
 
 
 def _state(case: ReliefCase, corrected: set[tuple[str, str]]) -> State:
@@ -132,7 +140,7 @@ async def _repair(sync: CaseSync, case: ReliefCase, change: Change) -> None:
 async def _open(sync: CaseSync, timeline: Timeline, episode: Episode) -> ReliefCase | None:
     """The episode's case, opened (and closed, when it is over) if the person's household is eligible on the
     diagnosis date; None when it is not, or the registry has no such household or member."""
-    household = await fetch_household(sync.registry, timeline.household_id)
+    household = await sync.household(timeline.household_id)
     member = None if household is None else member_of(household, timeline.person_id)
     if household is None or member is None:
         return None

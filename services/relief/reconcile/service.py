@@ -12,6 +12,7 @@ checks that it did.
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -31,7 +32,7 @@ from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.db import sessions_of, utcnow
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.schemas.registry import HealthEventOut, HealthKind
+from shared.schemas.registry import HealthEventOut, HealthKind, HouseholdOut
 
 log = logging.getLogger("fupin.relief.reconcile")
 
@@ -53,12 +54,15 @@ async def follow(
     *,
     opened_by: str,
     source_event_id: str | None = None,
+    households: Mapping[str, HouseholdOut | None] | None = None,
 ) -> Followed:
-    """Take the person's timeline into relief, in the caller's transaction, under the person's lock."""
+    """Take the person's timeline into relief, in the caller's transaction, under the person's lock (`households`:
+    those read from the registry already)."""
     await repository.lock_person(session, person.person_id)
     known = await repository.known_of(session, person.person_id)
     new = [e for e in person.events if e.id not in known]
-    sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id)
+    sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id,
+                    households=households or {})  # fmt: skip
     outcomes = await agree(sync, person)
     claims = 0
     for event in new:
