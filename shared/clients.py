@@ -93,7 +93,7 @@ class ServiceClient:
         await self.http.aclose()
 
 
-HISTORIES_PER_CALL = 100  # the registry's limit of person ids in one health-histories call
+IDS_PER_CALL = 100  # the registry's limit of ids in one call that reads many (health-histories, household-details)
 
 
 class RegistryClient(ServiceClient):
@@ -127,13 +127,20 @@ class RegistryClient(ServiceClient):
     async def health_histories(self, person_ids: list[str]) -> dict[str, PersonHealthHistory]:
         """The histories of many persons, by person id, a hundred a call; a person the registry does not have is
         left out."""
-        found: dict[str, PersonHealthHistory] = {}
-        unique = list(dict.fromkeys(person_ids))
-        for start in range(0, len(unique), HISTORIES_PER_CALL):
-            chunk = unique[start : start + HISTORIES_PER_CALL]
-            for item in await self.get_json("/api/v1/registry/health-histories", params={"person_id": chunk}):
-                history = PersonHealthHistory.model_validate(item)
-                found[history.person_id] = history
+        found = await self._many("/api/v1/registry/health-histories", "person_id", person_ids)
+        return {item["person_id"]: PersonHealthHistory.model_validate(item) for item in found}
+
+    async def households(self, household_ids: list[str]) -> dict[str, HouseholdOut]:
+        """Many households with their members, by id, a hundred a call; one the registry does not have is left
+        out."""
+        found = await self._many("/api/v1/registry/household-details", "household_id", household_ids)
+        return {item["id"]: HouseholdOut.model_validate(item) for item in found}
+
+    async def _many(self, path: str, parameter: str, ids: list[str]) -> list[dict[str, Any]]:
+        unique = list(dict.fromkeys(ids))
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), IDS_PER_CALL):
+            found += await self.get_json(path, params={parameter: unique[start : start + IDS_PER_CALL]})
         return found
 
     async def health_events(self, kind: HealthKind) -> AsyncIterator[HealthEventOut]:

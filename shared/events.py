@@ -200,8 +200,7 @@ async def publish_many(session: AsyncSession, tables: EventTables, events: list[
                 for e in events[start : start + PUBLISH_CHUNK]
             ],
         )  # fmt: skip
-    subs = tables.subscriptions
-    rows = (await session.execute(sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True)))).all()
+    rows = await _active_subscriptions(session, tables)
     now = utcnow()
     deliveries = [
         {"id": uuid7(), "event_id": event.id, "subscription_id": row.id, "status": "pending", "attempts": 0,
@@ -214,6 +213,16 @@ async def publish_many(session: AsyncSession, tables: EventTables, events: list[
         await session.execute(tables.deliveries.insert(), deliveries[start : start + PUBLISH_CHUNK])
     if deliveries:
         wake_after_commit(session)
+
+
+async def _active_subscriptions(session: AsyncSession, tables: EventTables) -> list[Any]:
+    """The active subscriptions, read once per session (a request, an inbox's POST publishing for many persons)."""
+    cached: dict[sa.Table, list[Any]] = session.info.setdefault("fupin.active_subscriptions", {})
+    subs = tables.subscriptions
+    if subs not in cached:
+        query = sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True))
+        cached[subs] = list((await session.execute(query)).all())
+    return cached[subs]
 
 
 _dispatchers: "weakref.WeakSet[Dispatcher]" = weakref.WeakSet()

@@ -4,8 +4,8 @@ A thread looks at the event loop thread's stack every few milliseconds and count
 it was running (self) and where it was on the stack (inclusive), and each whole stack; the counts are written to
 OUT.json when uvicorn exits (stop it with SIGINT: uvicorn raises the signal again once shut down, and
 KeyboardInterrupt lets us write). A stack whose top is asyncio's Runner.run is the loop itself: uvloop, in C, waiting
-or doing its own work (socket I/O, HTTP parsing, asyncpg's protocol). On SQLite the SQL runs in aiosqlite's worker
-threads, which are not sampled. Unlike cProfile, the cost does not grow with the number of calls, so small, often
+or doing its own work (socket I/O, HTTP parsing, asyncpg's protocol). Other threads are sampled too when they are
+not waiting for work (on SQLite the SQL runs in aiosqlite's worker threads), so a sample may count several stacks. Unlike cProfile, the cost does not grow with the number of calls, so small, often
 called functions are not inflated.
 """
 
@@ -15,6 +15,8 @@ import threading
 from collections import Counter
 
 INTERVAL_S = 0.004
+# Where a worker thread waits for work
+WAITING = {"wait", "get", "_worker", "select"}
 
 
 def where(code) -> str:
@@ -29,18 +31,19 @@ def main() -> None:
     stop = threading.Event()
 
     def sample() -> None:
+        me = threading.get_ident()
         while not stop.wait(INTERVAL_S):
-            frame = sys._current_frames().get(main_thread)
-            if frame is None:
-                continue
             samples[0] += 1
-            own[where(frame.f_code)] += 1
-            stack = []
-            while frame is not None:
-                stack.append(where(frame.f_code))
-                frame = frame.f_back
-            inclusive.update(set(stack))
-            stacks[";".join(reversed(stack))] += 1
+            for ident, frame in sys._current_frames().items():
+                if ident == me or (ident != main_thread and frame.f_code.co_name in WAITING):
+                    continue  # a worker thread (aiosqlite's, say) waiting for work is not working
+                own[where(frame.f_code)] += 1
+                stack = []
+                while frame is not None:
+                    stack.append(where(frame.f_code))
+                    frame = frame.f_back
+                inclusive.update(set(stack))
+                stacks[";".join(reversed(stack))] += 1
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

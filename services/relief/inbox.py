@@ -9,7 +9,6 @@ once per POST. When the registry cannot be reached the inbox answers 503 and rec
 delivered again later.
 """
 
-import asyncio
 import logging
 
 from fastapi import Request
@@ -17,7 +16,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases import repository as cases
-from services.relief.cases.service import fetch_household
 from services.relief.cases.sync import Timeline
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
@@ -28,7 +26,7 @@ from shared.db import sessions_of
 from shared.events import Intake, inbox_router
 from shared.observability import request_id_var
 from shared.schemas.events import EventEnvelope, PersonHealthChangedV1
-from shared.schemas.registry import HealthKind
+from shared.schemas.registry import HealthKind, HouseholdOut
 
 log = logging.getLogger("fupin.relief.inbox")
 
@@ -68,7 +66,8 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
         for history in histories.values()
         if any(e.kind == HealthKind.confirmed and e.id not in opened_for for e in history.events)
     }
-    households = dict(zip(to_open, await asyncio.gather(*(fetch_household(registry, h) for h in to_open)), strict=True))
+    households: dict[str, HouseholdOut | None] = dict.fromkeys(to_open)  # None: the registry has no such household
+    households.update(await from_registry(registry.households(sorted(to_open))) if to_open else {})
     followed: set[str] = set()
 
     async def begin(session: AsyncSession) -> None:

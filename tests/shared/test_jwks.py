@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import shared.auth
 from services.gateway.keys import SigningKey
 from services.gateway.tokens import TokenIssuer
 from shared.auth import TokenVerifier
@@ -96,3 +97,28 @@ async def test_unreachable_jwks_refuses_the_token_instead_of_failing():
     with pytest.raises(DomainError) as refused:
         await verifier.verify(token(key))
     assert refused.value.code == "unauthenticated"
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
+    key = SigningKey.generate()
+    verifier = TokenVerifier("", ISSUER, AUDIENCE, jwks=key.jwks())
+    issued = token(key)
+    calls = []
+    verify = verifier._verify
+
+    async def counted(value: str):
+        calls.append(value)
+        return await verify(value)
+
+    monkeypatch.setattr(verifier, "_verify", counted)
+    first = await verifier.verify(issued)
+    assert await verifier.verify(issued) == first
+    assert len(calls) == 1  # the second time from memory
+    with pytest.raises(DomainError):
+        await verifier.verify(issued[:-2] + ("AA" if not issued.endswith("AA") else "BB"))  # a forged signature
+    assert len(calls) == 2
+
+    later = shared.auth.time.time() + 300 + TokenVerifier.LEEWAY_S + 1  # past its expiry and the leeway
+    monkeypatch.setattr(shared.auth.time, "time", lambda: later)
+    await verifier.verify(issued)  # the signature library's clock is not moved: only the memory is tested here
+    assert len(calls) == 3  # not taken from memory once expired

@@ -23,6 +23,18 @@ async def members_of(session: AsyncSession, household_id: str) -> Sequence[Perso
     ).all()
 
 
+async def get_households(
+    session: AsyncSession, household_ids: list[str], scope: sa.ColumnElement[bool]
+) -> Sequence[Household]:
+    query = sa.select(Household).where(Household.id.in_(household_ids), scope).order_by(Household.id)
+    return (await session.scalars(query)).all()
+
+
+async def members_of_households(session: AsyncSession, household_ids: list[str]) -> Sequence[Person]:
+    query = sa.select(Person).where(Person.household_id.in_(household_ids)).order_by(Person.household_id, Person.id)
+    return (await session.scalars(query)).all()
+
+
 async def taken_id_hashes(session: AsyncSession, hashes: list[str]) -> set[str]:
     rows = await session.scalars(sa.select(Person.id_number_hash).where(Person.id_number_hash.in_(hashes)))
     return set(rows.all())

@@ -48,6 +48,21 @@ async def list_households(
     return await service.list_households(ctx, page, region=region, status=status, attribute=attribute, dibao=dibao)
 
 
+BY_ID_MAX = 100
+
+
+@router.get("/household-details", operation_id="registry_get_households", response_model=list[HouseholdOut])
+async def get_households(
+    ctx: Reader,
+    household_id: Annotated[
+        list[str],
+        Query(min_length=1, max_length=BY_ID_MAX, description="户ID（可重复） Household ids, the parameter repeated"),
+    ],
+) -> list[HouseholdOut]:
+    """Several households with their members at once, by id; those not found in scope are left out 批量查看贫困户"""
+    return await service.get_households(ctx, list(dict.fromkeys(household_id)))
+
+
 @router.get("/households/{household_id}", operation_id="registry_get_household", response_model=HouseholdOut)
 async def get_household(household_id: str, ctx: Reader) -> HouseholdOut:
     """A household with its members 查看贫困户"""
