@@ -1,6 +1,8 @@
 """Every service the launcher starts and the gateway routes to. A new service joins by adding one entry."""
 
+import importlib
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,18 @@ class ServiceEntry:
     produces: tuple[str, ...] = ()
     # It calls other services with its own token (a gateway client `svc-<name>`, role "service")
     calls_services: bool = False
+
+    # Every service folder has the same shape (README, "Adding a service"): the launcher finds its tables and its
+    # demo data by name.
+    @property
+    def tables(self) -> str:
+        """Its database's plumbing tables (shared.db.PlumbingTables), `module:attribute`."""
+        return f"services.{self.name}.models:plumbing"
+
+    @property
+    def demo(self) -> str:
+        """Its demo data loader (shared.demo), `module:attribute`."""
+        return f"services.{self.name}.demo:load"
 
     @property
     def inbox_path(self) -> str:
@@ -38,6 +52,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
 )  # fmt: skip
 ALL = (GATEWAY, *SERVICES)
+
+
+def load(target: str) -> Any:
+    """The object a `module:attribute` path names (ServiceEntry.tables, .demo)."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def entry(name: str) -> ServiceEntry:

@@ -12,9 +12,10 @@ from typing import Annotated
 import httpx
 import typer
 
-from services.catalog import ALL, SERVICES, ServiceEntry
+from services.catalog import ALL, SERVICES, ServiceEntry, load
 from services.registry.imports.schemas import ImportMode
 from shared.db import Database
+from shared.demo import DemoRequest
 from shared.migrations import revision as make_revision
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings, common_settings
@@ -51,40 +52,16 @@ def revision(service: str, message: Annotated[str, typer.Option("-m", "--message
 
 
 async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
-    from services.gateway.demo import load_demo_logins
-    from services.gateway.models import plumbing as gateway_tables
-    from services.registry.demo import is_empty, load_demo
-    from services.registry.models import plumbing as registry_tables
-    from services.relief.demo import load_demo_standards
-    from services.relief.models import plumbing as relief_tables
-
-    registry = Database(database_url("registry"), registry_tables)
-    gateway = Database(database_url("gateway"), gateway_tables)
-    relief = Database(database_url("relief"), relief_tables)
-    try:
-        async with registry.sessions.begin() as session:
-            if only_if_empty and not await is_empty(session):
-                typer.echo("registry has data: no demo data loaded")
-            else:
-                started = time.perf_counter()
-                summary = await load_demo(session, _pii_cipher(), households=households, seed=seed)
-                typer.echo(
-                    f"demo data: {summary.households} households, {summary.persons} persons, "
-                    f"{summary.villages} villages, {summary.cadres} cadres, {summary.pairings} pairings "
-                    f"in {time.perf_counter() - started:.1f} s"
-                )
-        async with gateway.sessions.begin() as session:
-            created = await load_demo_logins(session)
-            if created:
-                typer.echo(f"demo logins created: {', '.join(created)}")
-        async with relief.sessions.begin() as session:
-            standards = await load_demo_standards(session)
-            if standards.standards:
-                typer.echo(f"demo dibao standards (examples, not official figures): {standards.standards}")
-    finally:
-        await registry.dispose()
-        await gateway.dispose()
-        await relief.dispose()
+    """Every service in the catalog fills its own database with its demo data (its `demo.py`, shared.demo)."""
+    request = DemoRequest(households=households, seed=seed, only_if_empty=only_if_empty, cipher=_pii_cipher())
+    for entry in ALL:
+        database = Database(database_url(entry.name), load(entry.tables))
+        try:
+            async with database.sessions.begin() as session:
+                for line in await load(entry.demo)(session, request):
+                    typer.echo(line)
+        finally:
+            await database.dispose()
 
 
 async def _service_clients() -> None:

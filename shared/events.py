@@ -37,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
@@ -475,7 +476,9 @@ class Dispatcher:
             .where(earlier.c.subscription_id == d.c.subscription_id, earlier.c.subject == d.c.subject)
             .where(earlier.c.status == PENDING, earlier.c.event_id < d.c.event_id)
         )
-        async with self.db.sessions() as session:
+        async with self.db.sessions.begin() as session:
+            # Locked as they are read, and those another round holds skipped: rounds under way at once never lease
+            # the same rows (on SQLite the transaction holds the write lock from its start anyway).
             due = list(
                 (
                     await session.execute(
@@ -484,27 +487,20 @@ class Dispatcher:
                         .where(self._unleased(now), ~waits)
                         .order_by(d.c.next_attempt_at, d.c.id)
                         .limit(self.batch)
+                        .with_for_update(skip_locked=True)
                     )
                 ).scalars()
             )
-            # End the read before writing: on SQLite a read that turns into a write cannot wait for the lock.
-            await session.commit()
             if not due:
                 return []
             token = now + timedelta(seconds=self.LEASE_S, microseconds=random.randrange(1_000_000))
-            await session.execute(
-                d.update()
-                .where(d.c.id.in_(due), d.c.status == "pending")
-                .where(self._unleased(now))
-                .values(lease_until=token)
-            )
-            await session.commit()
+            await session.execute(d.update().where(d.c.id.in_(due)).values(lease_until=token))
             rows = await session.execute(
                 sa.select(d.c.id, d.c.attempts, d.c.subscription_id, d.c.lease_until, s.c.kind, s.c.url,
                           s.c.secret_enc, o.c.payload)
                 .join(s, s.c.id == d.c.subscription_id)
                 .join(o, o.c.id == d.c.event_id)
-                .where(d.c.id.in_(due), d.c.lease_until == token)
+                .where(d.c.id.in_(due))
             )  # fmt: skip
             return list(rows.all())
 
@@ -614,19 +610,29 @@ class Dispatcher:
                     .values(status="delivered", attempts=d.c.attempts + 1, last_status=status, last_error=None,
                             lease_until=None, delivered_at=now)
                 )  # fmt: skip
-            # What else waits for a subscription (not this round's: one refused just now keeps its wait) is due now
-            # when it is back, and when a service of ours took none of the round it is down: the rest waits for the
-            # probe (or its own backoff), rather than each head of a subject knocking on its own schedule.
-            paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
-            for subscriptions, moved, to in ((back, d.c.next_attempt_at > now, now),
-                                             (unavailable - took, d.c.next_attempt_at < paused_until, paused_until)):  # fmt: skip
-                if subscriptions:
+        # What else waits for a subscription (not this round's: one refused just now keeps its wait) is due now when
+        # it is back, and when a service of ours took none of the round it is down: the rest waits for the probe (or
+        # its own backoff), rather than each head of a subject knocking on its own schedule. In a transaction of its
+        # own, after the answers are safe: another round may hold some of those rows (a deadlock PostgreSQL breaks
+        # costs only this move, which the probe and the backoff make up for).
+        paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
+        moves = [(subscriptions, moved, to) for subscriptions, moved, to in (
+            (back, d.c.next_attempt_at > now, now),
+            (unavailable - took, d.c.next_attempt_at < paused_until, paused_until),
+        ) if subscriptions]  # fmt: skip
+        if not moves:
+            return
+        try:
+            async with self.db.sessions.begin() as session:
+                for subscriptions, moved, to in moves:
                     await session.execute(
                         d.update()
                         .where(d.c.subscription_id.in_(subscriptions), d.c.status == PENDING, moved)
                         .where(self._unleased(now), d.c.id.not_in([row.id for row in claimed]))
                         .values(next_attempt_at=to)
                     )
+        except DBAPIError as exc:
+            log.warning("moving what waits for %s failed: %s", sorted(back | unavailable), exc)
 
     async def probe(self) -> int:
         """Make the oldest waiting delivery of each internal subscription due now (it is the first of its subject,

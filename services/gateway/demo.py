@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.auth.service import create_client, create_user
 from services.gateway.models import ApiClient, User
+from shared.demo import DemoRequest
 from shared.regions import WANSHENG_TOWNSHIPS
 
 DEMO_PASSWORD = "demo"
@@ -46,3 +47,9 @@ async def load_demo_logins(session: AsyncSession) -> list[str]:
         )
         created.append(client_id)
     return created
+
+
+async def load(session: AsyncSession, request: DemoRequest) -> list[str]:
+    """The demo logins that do not exist yet (shared.demo)."""
+    created = await load_demo_logins(session)
+    return [f"demo logins created: {', '.join(created)}"] if created else []

@@ -5,6 +5,7 @@ ID numbers are valid by checksum but belong to nobody.
 """
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.contacts import progress
 from services.registry.models import Cadre, Household, Pairing, Person, Region
+from shared.demo import DemoRequest
 from shared.ids import uuid7
 from shared.pii import PiiCipher, check_character, mask_id_number, mask_phone
 from shared.regions import WANSHENG_TOWNSHIPS
@@ -255,3 +257,16 @@ async def _demo_cadres(
 
 async def is_empty(session: AsyncSession) -> bool:
     return not await session.scalar(sa.select(sa.exists().select_from(Household)))
+
+
+async def load(session: AsyncSession, request: DemoRequest) -> list[str]:
+    """The demo households, villages, cadres and pairings (shared.demo); none when the registry has data and only an
+    empty one is to be filled."""
+    if request.only_if_empty and not await is_empty(session):
+        return ["registry has data: no demo data loaded"]
+    started = time.perf_counter()
+    summary = await load_demo(session, request.cipher, households=request.households, seed=request.seed)
+    return [
+        f"demo data: {summary.households} households, {summary.persons} persons, {summary.villages} villages, "
+        f"{summary.cadres} cadres, {summary.pairings} pairings in {time.perf_counter() - started:.1f} s"
+    ]

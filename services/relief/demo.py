@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.models import DibaoStandard
 from services.relief.standards.units import UNITS
+from shared.demo import DemoRequest
 
 # (effective from, rural fen a month, urban fen a month): example values, not official figures.
 DEMO_STANDARDS: tuple[tuple[date, int, int], ...] = (
@@ -49,3 +50,11 @@ async def load_demo_standards(session: AsyncSession) -> DemoStandards:
     session.add_all(rows)
     await session.flush()
     return DemoStandards(units=len(UNITS), standards=len(rows))
+
+
+async def load(session: AsyncSession, request: DemoRequest) -> list[str]:
+    """Example dibao standards into an empty relief database (shared.demo)."""
+    standards = await load_demo_standards(session)
+    return (
+        [f"demo dibao standards (examples, not official figures): {standards.standards}"] if standards.standards else []
+    )

@@ -2,6 +2,7 @@
 internal subscription never dies of unavailability while a webhook's attempts are bounded (and outlast an hour's
 outage); a retried delivery taken pulls the rest forward; the probe; the gauges; subject_of; the policy's table."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -452,3 +453,24 @@ def test_the_default_webhook_horizon_is_about_three_days():
     assert 2 * 86400 <= DeliveryPolicy().horizon_s() <= 4 * 86400
     # the old default (8 attempts, 10 minutes' cap) gave up after about two minutes
     assert DeliveryPolicy(webhook_max_attempts=8, webhook_retry_cap_s=600).horizon_s() == 127
+
+
+# --- rounds under way at once ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["internal", "webhook"])
+async def test_rounds_under_way_at_once_never_send_a_delivery_twice_and_keep_each_subjects_order(db, cipher, kind):
+    households = [f"h{n}" for n in range(40)]
+    written = [contact_event(h) for _ in range(3) for h in households]  # three rounds of forty subjects
+    async with Webhook(SECRET) as receiver:
+        await subscribe(db, cipher, receiver.url, kind=kind)
+        await produce(db, *written)
+        async with dispatching(db, cipher, batch=15, per_post=5) as sender:
+            for _ in range(30):
+                sent = await asyncio.gather(*(sender.dispatch_once() for _ in range(4)))
+                if not any(sent):
+                    break
+    assert sorted(ids(receiver.requests)) == sorted(e.id for e in written)  # each once: no two rounds leased one
+    for household in households:
+        assert ids(receiver.received, household) == [e.id for e in written if e.household_id == household]
+    assert {r.status for r in await delivery_rows(db)} == {"delivered"}
