@@ -7,9 +7,9 @@ without pii:read; every unmasked read is audited. The person and household are c
 import re
 import unicodedata
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from services.relief.batches import repository
 from services.relief.batches.errors import (
     AccountNumberInvalid,
     OutOfScope,
@@ -76,9 +76,7 @@ async def set_account(ctx: Ctx, registry: RegistryClient, person_id: str, body: 
     number = normalize_account_number(body.account_number)
     if not ctx.principal.covers(body.county_code):
         raise OutOfScope(field="county_code")
-    account = await ctx.session.scalar(
-        sa.select(PayeeAccount).where(PayeeAccount.person_id == person_id).with_for_update()
-    )
+    account = await repository.account_of(ctx.session, person_id, for_update=True)
     if account is not None and not ctx.principal.covers(account.county_code):
         raise OutOfScope(field="county_code")
     await _check_registry(registry, person_id, body)
@@ -128,10 +126,8 @@ async def set_account(ctx: Ctx, registry: RegistryClient, person_id: str, body: 
 
 
 async def get_account(ctx: Ctx, person_id: str) -> PayeeAccountOut:
-    account = await ctx.session.scalar(
-        sa.select(PayeeAccount).where(
-            PayeeAccount.person_id == person_id, ctx.principal.region_clause(PayeeAccount.county_code)
-        )
+    account = await repository.account_of(
+        ctx.session, person_id, scope=ctx.principal.region_clause(PayeeAccount.county_code)
     )
     if account is None:
         raise PayeeAccountNotFound()

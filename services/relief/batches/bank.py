@@ -29,7 +29,7 @@ from services.relief.batches.errors import BatchNotApproved, PiiReadRequired
 from services.relief.batches.schemas import BatchStatus, PaymentStatus, ResultsApplied
 from services.relief.batches.service import batch_in_scope, batch_out
 from services.relief.events import SOURCE
-from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
+from services.relief.models import PaymentBatch
 from services.relief.models import events as relief_events
 from shared.context import Ctx
 from shared.db import utcnow
@@ -56,23 +56,11 @@ async def bank_file(ctx: Ctx, batch_id: str) -> tuple[PaymentBatch, list[BankFil
     batch = await batch_in_scope(ctx, batch_id)
     if batch.status not in SENT_TO_BANK:
         raise BatchNotApproved(status=batch.status)
-    spans = {
-        payment_id: (first, last)
-        for payment_id, first, last in await ctx.session.execute(
-            sa.select(PaymentLine.payment_id, sa.func.min(PaymentLine.period_no), sa.func.max(PaymentLine.period_no))
-            .where(PaymentLine.batch_id == batch.id)
-            .group_by(PaymentLine.payment_id)
-        )
-    }
-    query = (
-        sa.select(Payment.id, Payment.reference, Payment.amount_fen, ReliefCase.payee_id_masked,
-                  Payment.holder_name, Payment.bank_name, Payment.account_enc)
-        .join(ReliefCase, ReliefCase.id == Payment.case_id)
-        .where(Payment.batch_id == batch.id)
-        .order_by(Payment.id)
-    )  # fmt: skip
+    spans = await repository.line_spans(ctx.session, batch.id)
     rows = []
-    for payment_id, reference, amount, id_masked, holder, bank_name, account_enc in await ctx.session.execute(query):
+    for payment_id, reference, amount, id_masked, holder, bank_name, account_enc in await repository.bank_file_rows(
+        ctx.session, batch.id
+    ):
         rows.append(
             BankFileRow(
                 payee_name=holder, payee_id_masked=id_masked, bank_name=bank_name,
@@ -143,14 +131,7 @@ async def apply_results(ctx: Ctx, batch_id: str, rows: list[ResultRow]) -> Resul
     batch = await batch_in_scope(ctx, batch_id, for_update=True)
     if batch.status not in SENT_TO_BANK:
         raise BatchNotApproved(status=batch.status)
-    payments = {
-        row.reference: row
-        for row in await ctx.session.execute(
-            sa.select(Payment.id, Payment.reference, Payment.status, Payment.amount_fen).where(
-                Payment.batch_id == batch.id
-            )
-        )
-    }
+    payments = await repository.payments_by_reference(ctx.session, batch.id)
     decided = _check(rows, payments)
     paid, failed, unchanged = [], [], 0
     for reference, (_row, status, reason) in decided.items():
@@ -165,16 +146,11 @@ async def apply_results(ctx: Ctx, batch_id: str, rows: list[ResultRow]) -> Resul
     await _settle(ctx, [p.id for p in paid], PaymentStatus.paid, now)
     await _settle(ctx, [p.id for p, _ in failed], PaymentStatus.failed, now)
     if failed:
-        await ctx.session.execute(
-            sa.update(Payment.__table__).where(Payment.__table__.c.id == sa.bindparam("payment_id")),
-            [{"payment_id": p.id, "failure_reason": reason} for p, reason in failed],
-        )
+        await repository.set_failure_reasons(ctx.session, [(p.id, reason) for p, reason in failed])
     await _announce_paid(ctx, batch, [p.id for p in paid])
     paid_fen = sum(p.amount_fen for p in paid)
     failed_fen = sum(p.amount_fen for p, _ in failed)
-    pending = await ctx.session.scalar(
-        sa.select(sa.func.count()).where(Payment.batch_id == batch.id, Payment.status == PaymentStatus.pending.value)
-    )
+    pending = await repository.pending_count(ctx.session, batch.id)
     if paid or failed:
         batch.paid_fen += paid_fen
         batch.failed_fen += failed_fen
@@ -194,41 +170,20 @@ async def apply_results(ctx: Ctx, batch_id: str, rows: list[ResultRow]) -> Resul
     )  # fmt: skip
     return ResultsApplied(
         batch=batch_out(batch), rows=len(rows), paid=len(paid), paid_fen=paid_fen, failed=len(failed),
-        failed_fen=failed_fen, unchanged=unchanged, pending=int(pending or 0),
+        failed_fen=failed_fen, unchanged=unchanged, pending=pending,
     )  # fmt: skip
 
 
 async def _settle(ctx: Ctx, payment_ids: list[str], status: PaymentStatus, now: datetime) -> None:
     """Payments still pending, and their lines, take the bank's result."""
-    for chunk in repository.chunks(payment_ids):
-        result = await ctx.session.execute(
-            sa.update(Payment)
-            .where(Payment.id.in_(chunk), Payment.status == PaymentStatus.pending.value)
-            .values(status=status.value, result_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != len(chunk):
-            raise Conflict()  # the batch row is locked: only a change outside this code path gets here
-        await ctx.session.execute(
-            sa.update(PaymentLine)
-            .where(PaymentLine.payment_id.in_(chunk))
-            .values(status=status.value, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    if not await repository.settle(ctx.session, payment_ids, status.value, now):
+        raise Conflict()  # the batch row is locked: only a change outside this code path gets here
 
 
 async def _announce_paid(ctx: Ctx, batch: PaymentBatch, payment_ids: list[str]) -> None:
     """relief.period_paid for each line of the payments just paid, to the household's ledger."""
     announced = []
     for chunk in repository.chunks(payment_ids):
-        query = (
-            sa.select(PaymentLine.case_id, PaymentLine.period_no, PaymentLine.period_start, PaymentLine.amount_fen,
-                      PaymentLine.kind, ReliefCase.person_id, ReliefCase.household_id, ReliefCase.county_code,
-                      ReliefCase.payee_name)
-            .join(ReliefCase, ReliefCase.id == PaymentLine.case_id)
-            .where(PaymentLine.payment_id.in_(chunk))
-            .order_by(PaymentLine.payment_id, PaymentLine.period_no, PaymentLine.id)
-        )  # fmt: skip
         for (
             case_id,
             period_no,
@@ -239,7 +194,7 @@ async def _announce_paid(ctx: Ctx, batch: PaymentBatch, payment_ids: list[str]) 
             household_id,
             county,
             payee,
-        ) in await ctx.session.execute(query):
+        ) in await repository.lines_paid(ctx.session, chunk):
             what = "差额调整" if kind == "adjustment" else ""
             payload = ReliefPeriodPaidV1(
                 case_id=case_id, person_id=person_id, household_id=household_id, county_code=county,

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.relief.batches.schemas import BatchStatus
 from services.relief.cases.periods import Due, Settled, Standard
 from services.relief.models import DibaoStandard, PayeeAccount, Payment, PaymentBatch, PaymentLine, ReliefCase
 from services.relief.standards.units import county_of
@@ -181,3 +182,182 @@ async def lines_not_matching_status(session: AsyncSession, batch_id: str) -> int
         .where(PaymentLine.batch_id == batch_id, PaymentLine.status != Payment.status)
     )
     return int(await session.scalar(query) or 0)
+
+
+# --- maker–checker, cancelling, reads of batches and payments ---------------------------------------------------------
+
+
+async def approve(session: AsyncSession, batch_id: str, checker: str, now: datetime) -> bool:
+    """The rule in the UPDATE (still a draft, the checker not its maker): of two approvals at once one changes the
+    row; False for the other."""
+    result = await session.execute(
+        sa.update(PaymentBatch)
+        .where(
+            PaymentBatch.id == batch_id, PaymentBatch.status == BatchStatus.draft.value, PaymentBatch.made_by != checker
+        )
+        .values(status=BatchStatus.approved.value, approved_by=checker, approved_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def cancel(session: AsyncSession, batch_id: str, now: datetime) -> bool:
+    """A draft cancelled, its totals zero; False when it is no longer a draft (nothing changed)."""
+    result = await session.execute(
+        sa.update(PaymentBatch)
+        .where(PaymentBatch.id == batch_id, PaymentBatch.status == BatchStatus.draft.value)
+        .values(status=BatchStatus.cancelled.value, payment_count=0, total_fen=0, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def remove_payments(session: AsyncSession, batch_id: str) -> None:
+    """A cancelled draft's payments and lines, so their periods are due again."""
+    await session.execute(sa.delete(PaymentLine).where(PaymentLine.batch_id == batch_id))
+    await session.execute(sa.delete(Payment).where(Payment.batch_id == batch_id))
+
+
+async def list_batches(
+    session: AsyncSession, scope: sa.ColumnElement[bool], *, unit_code: str | None, status: str | None,
+    updated_since: datetime | None, before_id: str | None, limit: int,
+) -> Sequence[PaymentBatch]:  # fmt: skip
+    query = sa.select(PaymentBatch).where(scope)
+    if unit_code:
+        query = query.where(PaymentBatch.unit_code == unit_code)
+    if status:
+        query = query.where(PaymentBatch.status == status)
+    if updated_since:
+        query = query.where(PaymentBatch.updated_at > updated_since)
+    if before_id:
+        query = query.where(PaymentBatch.id < before_id)
+    return (await session.scalars(query.order_by(PaymentBatch.id.desc()).limit(limit))).all()
+
+
+def _payment_query() -> sa.Select:
+    """A payment with its payee's name, masked ID number and account (encrypted and masked)."""
+    return (
+        sa.select(Payment, ReliefCase.payee_name, ReliefCase.payee_id_masked, Payment.account_enc,
+                  Payment.account_masked)
+        .join(ReliefCase, ReliefCase.id == Payment.case_id)
+        .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+    )  # fmt: skip
+
+
+async def payments_of_batch(
+    session: AsyncSession, batch_id: str, *, status: str | None, updated_since: datetime | None,
+    after_id: str | None, limit: int,
+) -> Sequence[sa.Row]:  # fmt: skip
+    """In reference order (the order of the bank file)."""
+    query = _payment_query().where(Payment.batch_id == batch_id)
+    if status:
+        query = query.where(Payment.status == status)
+    if updated_since:
+        query = query.where(Payment.updated_at > updated_since)
+    if after_id:
+        query = query.where(Payment.id > after_id)
+    return (await session.execute(query.order_by(Payment.id).limit(limit))).all()
+
+
+async def payment_row(session: AsyncSession, payment_id: str, scope: sa.ColumnElement[bool]) -> sa.Row | None:
+    return (await session.execute(_payment_query().where(Payment.id == payment_id, scope))).first()
+
+
+async def lines_of_payment(session: AsyncSession, payment_id: str) -> Sequence[PaymentLine]:
+    query = sa.select(PaymentLine).where(PaymentLine.payment_id == payment_id).order_by(PaymentLine.period_no)
+    return (await session.scalars(query)).all()
+
+
+# --- payee accounts ---------------------------------------------------------------------------------------------------
+
+
+async def account_of(
+    session: AsyncSession, person_id: str, *, scope: sa.ColumnElement[bool] | None = None, for_update: bool = False
+) -> PayeeAccount | None:
+    query = sa.select(PayeeAccount).where(PayeeAccount.person_id == person_id)
+    if scope is not None:
+        query = query.where(scope)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+# --- the bank: its file, its results ----------------------------------------------------------------------------------
+
+
+async def line_spans(session: AsyncSession, batch_id: str) -> dict[str, tuple[int, int]]:
+    """The first and last period each payment of the batch pays, by payment id."""
+    query = (
+        sa.select(PaymentLine.payment_id, sa.func.min(PaymentLine.period_no), sa.func.max(PaymentLine.period_no))
+        .where(PaymentLine.batch_id == batch_id)
+        .group_by(PaymentLine.payment_id)
+    )
+    return {payment_id: (first, last) for payment_id, first, last in await session.execute(query)}
+
+
+async def bank_file_rows(session: AsyncSession, batch_id: str) -> Sequence[sa.Row]:
+    """(id, reference, amount_fen, payee_id_masked, holder_name, bank_name, account_enc) in reference order."""
+    query = (
+        sa.select(Payment.id, Payment.reference, Payment.amount_fen, ReliefCase.payee_id_masked,
+                  Payment.holder_name, Payment.bank_name, Payment.account_enc)
+        .join(ReliefCase, ReliefCase.id == Payment.case_id)
+        .where(Payment.batch_id == batch_id)
+        .order_by(Payment.id)
+    )  # fmt: skip
+    return (await session.execute(query)).all()
+
+
+async def payments_by_reference(session: AsyncSession, batch_id: str) -> dict[str, sa.Row]:
+    query = sa.select(Payment.id, Payment.reference, Payment.status, Payment.amount_fen).where(
+        Payment.batch_id == batch_id
+    )
+    return {row.reference: row for row in await session.execute(query)}
+
+
+async def settle(session: AsyncSession, payment_ids: list[str], status: str, now: datetime) -> bool:
+    """Payments still pending, and their lines, take the bank's result; False when one of them was not pending (the
+    caller rolls back)."""
+    for chunk in chunks(payment_ids):
+        result = await session.execute(
+            sa.update(Payment)
+            .where(Payment.id.in_(chunk), Payment.status == "pending")
+            .values(status=status, result_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(chunk):
+            return False
+        await session.execute(
+            sa.update(PaymentLine)
+            .where(PaymentLine.payment_id.in_(chunk))
+            .values(status=status, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+async def set_failure_reasons(session: AsyncSession, reasons: list[tuple[str, str]]) -> None:
+    """(payment id, the bank's reason) of failed payments."""
+    table = Payment.__table__
+    await session.execute(
+        sa.update(table).where(table.c.id == sa.bindparam("payment_id")),
+        [{"payment_id": payment_id, "failure_reason": reason} for payment_id, reason in reasons],
+    )
+
+
+async def pending_count(session: AsyncSession, batch_id: str) -> int:
+    query = sa.select(sa.func.count()).where(Payment.batch_id == batch_id, Payment.status == "pending")
+    return int(await session.scalar(query) or 0)
+
+
+async def lines_paid(session: AsyncSession, payment_ids: Sequence[str]) -> Sequence[sa.Row]:
+    """The lines of the payments with their case's person, household, county and payee, in payment and period
+    order."""
+    query = (
+        sa.select(PaymentLine.case_id, PaymentLine.period_no, PaymentLine.period_start, PaymentLine.amount_fen,
+                  PaymentLine.kind, ReliefCase.person_id, ReliefCase.household_id, ReliefCase.county_code,
+                  ReliefCase.payee_name)
+        .join(ReliefCase, ReliefCase.id == PaymentLine.case_id)
+        .where(PaymentLine.payment_id.in_(payment_ids))
+        .order_by(PaymentLine.payment_id, PaymentLine.period_no, PaymentLine.id)
+    )  # fmt: skip
+    return (await session.execute(query)).all()

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.batches import repository
@@ -48,7 +47,7 @@ from services.relief.batches.schemas import (
     Tally,
 )
 from services.relief.cases.periods import Due, Entitlement, Settled, due, entitlements
-from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
+from services.relief.models import Payment, PaymentBatch, PaymentLine
 from services.relief.standards.units import county_of
 from shared.context import Ctx
 from shared.dates import today
@@ -216,15 +215,9 @@ async def approve_batch(ctx: Ctx, batch_id: str) -> BatchOut:
         raise MakerCannotApprove()
     if batch.status != BatchStatus.draft:
         raise BatchNotDraft(status=batch.status)
-    now = utcnow()
-    result = await ctx.session.execute(
-        sa.update(PaymentBatch)
-        .where(PaymentBatch.id == batch.id, PaymentBatch.status == BatchStatus.draft.value, PaymentBatch.made_by != me)
-        .values(status=BatchStatus.approved.value, approved_by=me, approved_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    approved = await repository.approve(ctx.session, batch.id, me, utcnow())
     await ctx.session.refresh(batch)
-    if result.rowcount != 1:
+    if not approved:
         raise BatchNotDraft(status=batch.status)
     await ctx.audit.record(
         ctx.principal,
@@ -243,19 +236,11 @@ async def cancel_batch(ctx: Ctx, batch_id: str) -> BatchOut:
     batch = await batch_in_scope(ctx, batch_id)
     if batch.status != BatchStatus.draft:
         raise BatchNotDraft(status=batch.status)
-    now = utcnow()
-    result = await ctx.session.execute(
-        sa.update(PaymentBatch)
-        .where(PaymentBatch.id == batch.id, PaymentBatch.status == BatchStatus.draft.value)
-        .values(status=BatchStatus.cancelled.value, payment_count=0, total_fen=0, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not await repository.cancel(ctx.session, batch.id, utcnow()):
         await ctx.session.refresh(batch)
         raise BatchNotDraft(status=batch.status)
     held = {"payments": batch.payment_count, "total_fen": batch.total_fen}
-    await ctx.session.execute(sa.delete(PaymentLine).where(PaymentLine.batch_id == batch.id))
-    await ctx.session.execute(sa.delete(Payment).where(Payment.batch_id == batch.id))
+    await repository.remove_payments(ctx.session, batch.id)
     await ctx.session.refresh(batch)
     await ctx.audit.record(
         ctx.principal,
@@ -279,27 +264,13 @@ async def list_batches(
     ctx: Ctx, page: PageParams, *, unit_code: str | None, status: BatchStatus | None
 ) -> Page[BatchOut]:
     """Newest first; `updated_since` keeps the batches changed after that instant."""
-    query = sa.select(PaymentBatch).where(repository.batch_scope(ctx.principal))
-    if unit_code:
-        query = query.where(PaymentBatch.unit_code == unit_code)
-    if status:
-        query = query.where(PaymentBatch.status == status.value)
-    if page.updated_since:
-        query = query.where(PaymentBatch.updated_at > page.updated_since)
-    if before := after_id(page):
-        query = query.where(PaymentBatch.id < before)
-    rows = (await ctx.session.scalars(query.order_by(PaymentBatch.id.desc()).limit(page.limit + 1))).all()
+    rows = await repository.list_batches(
+        ctx.session, repository.batch_scope(ctx.principal), unit_code=unit_code,
+        status=status.value if status else None, updated_since=page.updated_since, before_id=after_id(page),
+        limit=page.limit + 1,
+    )  # fmt: skip
     kept, cursor = page_of(list(rows), page.limit, lambda b: {"id": b.id})
     return Page[BatchOut](items=[batch_out(b) for b in kept], next_cursor=cursor)
-
-
-def _payment_query():
-    return (
-        sa.select(Payment, ReliefCase.payee_name, ReliefCase.payee_id_masked, Payment.account_enc,
-                  Payment.account_masked)
-        .join(ReliefCase, ReliefCase.id == Payment.case_id)
-        .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
-    )  # fmt: skip
 
 
 def _payment_fields(ctx: Ctx, row) -> dict:
@@ -316,32 +287,20 @@ def _payment_fields(ctx: Ctx, row) -> dict:
 async def list_payments(ctx: Ctx, batch_id: str, page: PageParams, *, status: PaymentStatus | None) -> Page[PaymentOut]:
     """A batch's payments in reference order (the order of the bank file)."""
     batch = await batch_in_scope(ctx, batch_id)
-    query = _payment_query().where(Payment.batch_id == batch.id)
-    if status:
-        query = query.where(Payment.status == status.value)
-    if page.updated_since:
-        query = query.where(Payment.updated_at > page.updated_since)
-    if start := after_id(page):
-        query = query.where(Payment.id > start)
-    rows = (await ctx.session.execute(query.order_by(Payment.id).limit(page.limit + 1))).all()
+    rows = await repository.payments_of_batch(
+        ctx.session, batch.id, status=status.value if status else None, updated_since=page.updated_since,
+        after_id=after_id(page), limit=page.limit + 1,
+    )  # fmt: skip
     kept, cursor = page_of(list(rows), page.limit, lambda r: {"id": r[0].id})
     await ctx.audit_pii_read("payment", [r[0].id for r in kept if r.account_enc is not None])
     return Page[PaymentOut](items=[PaymentOut(**_payment_fields(ctx, r)) for r in kept], next_cursor=cursor)
 
 
 async def get_payment(ctx: Ctx, payment_id: str) -> PaymentDetail:
-    row = (
-        await ctx.session.execute(
-            _payment_query().where(Payment.id == payment_id, repository.batch_scope(ctx.principal))
-        )
-    ).first()
+    row = await repository.payment_row(ctx.session, payment_id, repository.batch_scope(ctx.principal))
     if row is None:
         raise PaymentNotFound()
-    lines = (
-        await ctx.session.scalars(
-            sa.select(PaymentLine).where(PaymentLine.payment_id == payment_id).order_by(PaymentLine.period_no)
-        )
-    ).all()
+    lines = await repository.lines_of_payment(ctx.session, payment_id)
     if row.account_enc is not None:
         await ctx.audit_pii_read("payment", [payment_id])
     return PaymentDetail(**_payment_fields(ctx, row), lines=[_line_out(line) for line in lines])
