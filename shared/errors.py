@@ -212,3 +212,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(Exception, _unhandled_handler)
+
+
+# What every service refuses alike (shared.dates.not_in_future)
+DateInFuture = domain_error(
+    "DateInFuture", 422, "date_in_future", "不能晚于当前时间",
+    "Cannot be later than now (a date is an Asia/Shanghai date)",
+)  # fmt: skip

@@ -10,7 +10,6 @@ VisitRefused = domain_error(
     "The village or its township has cases (no team entry): no in-person visits; use phone, SMS, QQ, WeChat "
     "or a letter",
 )
-InFuture = domain_error("InFuture", 422, "date_in_future", "不能晚于当前时间", "Cannot be in the future")
 CheckinExists = domain_error(
     "CheckinExists",
     409,

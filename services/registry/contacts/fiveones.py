@@ -33,14 +33,14 @@ from services.registry.contacts.schemas import (
     WindowOut,
 )
 from services.registry.contacts.scope import in_region, region_group
-from services.registry.contacts.service import cadre_in_scope, not_in_future
+from services.registry.contacts.service import cadre_in_scope
 from services.registry.errors import CadreNotFound
 from services.registry.models import Cadre
 from services.registry.models import FiveOnesProgress as Progress
 from services.registry.parameters.service import five_ones_window
 from services.registry.scope import pairing_scope
 from shared.context import Ctx
-from shared.dates import today
+from shared.dates import not_in_future, today
 from shared.pagination import PageParams, after_id, page_of
 from shared.regions import CITY_CODE
 

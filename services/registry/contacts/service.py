@@ -6,7 +6,7 @@ as the `contact.recorded` event, the others as ledger notes (no other service su
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.registry.cadres import repository as cadres
 from services.registry.contacts import progress, repository
-from services.registry.contacts.errors import CheckinExists, InFuture, VisitRefused
+from services.registry.contacts.errors import CheckinExists, VisitRefused
 from services.registry.contacts.rollup import average, percent, summed
 from services.registry.contacts.schemas import (
     Channel,
@@ -64,13 +64,12 @@ from services.registry.models import (
 from services.registry.scope import cadre_scope, household_scope
 from shared.audit import diff
 from shared.context import Ctx
-from shared.dates import today
+from shared.dates import not_in_future
 from shared.errors import Conflict
+from shared.money import yuan
 from shared.pagination import Page, PageParams
 from shared.schemas.events import ContactRecordedV1
 
-# A phone's clock may run a little ahead of the server's: a contact stamped a few minutes "ahead" is still now.
-CLOCK_SKEW = timedelta(minutes=5)
 HOUSEHOLD_CODES = (Household.county_code, Household.township_code, Household.village_code)
 
 CHANNEL_ZH = {
@@ -89,19 +88,6 @@ NEED_ZH = {
 METHOD_ZH = {SurveyMethod.phone: "电话了解", SurveyMethod.online: "网上问卷", SurveyMethod.data_comparison: "数据比对"}
 
 Out = TypeVar("Out", bound=BaseModel)
-
-
-def not_in_future(value: date | datetime, field: str) -> None:
-    """Business dates are Asia/Shanghai dates; an instant may be up to CLOCK_SKEW ahead."""
-    if isinstance(value, datetime):
-        if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise InFuture(field=field)
-    elif value > today():
-        raise InFuture(field=field)
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
 
 
 def tenths(value: Decimal | None) -> int | None:
@@ -301,7 +287,7 @@ async def record_income_plan(ctx: Ctx, household_id: str, body: IncomePlanCreate
         expected_income_fen=sum(measure.expected_income_fen for measure in body.measures),
     )
     details = {**body.model_dump(mode="json"), "cadre_id": plan.cadre_id}
-    summary = f"脱贫增收计划：{len(body.measures)} 项措施，预计增收 {yuan(plan.expected_income_fen)}"
+    summary = f"脱贫增收计划：{len(body.measures)} 项措施，预计增收 {yuan(plan.expected_income_fen, grouped=True)} 元"
     await _keep(ctx, plan, entity="income_plan", details=details, summary=summary)
     await progress.on_record(ctx.session, plan)
     return IncomePlanOut.model_validate(plan)

@@ -51,9 +51,6 @@ HealthDetailNotAllowed = domain_error(
 )  # fmt: skip
 
 # --- 返贫 and dibao referrals ---------------------------------------------------------------------------------------
-DateInFuture = domain_error(
-    "DateInFuture", 422, "date_in_future", "日期不能晚于今天（北京时间）", "The date is after today (Asia/Shanghai)"
-)
 HouseholdAlreadyReturned = domain_error(
     "HouseholdAlreadyReturned", 409, "household_already_returned",
     "该户已标记为返贫", "The household is marked as returned to poverty already",

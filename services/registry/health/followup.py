@@ -1,13 +1,12 @@
 """Follow-up of a household hit by the epidemic (measure 4): marking it 返贫 (returned to poverty), referring it to
 rural dibao (纳入农村低保), and the civil-affairs decision on the referral."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from services.registry.errors import HouseholdNotFound
 from services.registry.events import note
 from services.registry.health import repository
 from services.registry.health.errors import (
-    DateInFuture,
     DecisionBeforeReferral,
     DibaoReferralDecided,
     DibaoReferralNotFound,
@@ -28,14 +27,9 @@ from services.registry.households.service import change_status, household_in_sco
 from services.registry.models import DibaoReferral, Household, StatusChange
 from services.registry.scope import household_scope
 from shared.context import Ctx
-from shared.dates import day_start, today
+from shared.dates import day_start, not_in_future
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import PovertyStatus
-
-
-def _not_after_today(value: date, field: str) -> None:
-    if value > today():
-        raise DateInFuture(field=field)
 
 
 async def _household_for_update(ctx: Ctx, household_id: str) -> Household:
@@ -60,7 +54,7 @@ async def return_to_poverty(ctx: Ctx, household_id: str, body: ReturnToPoverty) 
         raise HouseholdAlreadyReturned()
     if household.status == PovertyStatus.not_lifted:
         raise HouseholdNotLifted()
-    _not_after_today(body.changed_on, "changed_on")
+    not_in_future(body.changed_on, "changed_on")
     change = await change_status(
         ctx, household, to_status=PovertyStatus.returned.value, changed_on=body.changed_on, reason=body.reason
     )
@@ -106,7 +100,7 @@ async def refer_to_dibao(ctx: Ctx, household_id: str, body: DibaoReferralCreate)
         raise HouseholdHasDibao()
     if await repository.pending_referral_exists(ctx.session, household.id):
         raise DibaoReferralPending()
-    _not_after_today(body.referred_on, "referred_on")
+    not_in_future(body.referred_on, "referred_on")
     referral = DibaoReferral(
         household_id=household.id, county_code=household.county_code, township_code=household.township_code,
         referred_on=body.referred_on, reason=body.reason, referred_by=ctx.principal.subject,
@@ -156,7 +150,7 @@ async def decide(ctx: Ctx, referral_id: str, body: DibaoDecisionCreate) -> Dibao
     referral, household = row
     if referral.decision is not None:
         raise DibaoReferralDecided()
-    _not_after_today(body.decided_on, "decided_on")
+    not_in_future(body.decided_on, "decided_on")
     if body.decided_on < referral.referred_on:
         raise DecisionBeforeReferral(field="decided_on")
     now = datetime.now(UTC)

@@ -22,7 +22,6 @@ HouseholdNotEligible = domain_error(
     "HouseholdNotEligible", 422, "household_not_eligible", "该户贫困状态（{status}）在确诊日不属于临时救助对象",
     "The household's status ({status}) is not eligible for relief on the diagnosis date",
 )  # fmt: skip
-DateInFuture = domain_error("DateInFuture", 422, "date_in_future", "日期不能晚于今天", "The date is after today")
 DateTooEarly = domain_error(
     "DateTooEarly", 422, "date_too_early", "日期不能早于 {earliest}（新冠肺炎最早病例）",
     "The date is before {earliest}, the first COVID-19 cases",

@@ -22,7 +22,6 @@ from services.relief.cases.errors import (
     CloseBeforeDiagnosis,
     CloseReasonRequired,
     CorrectionUnchanged,
-    DateInFuture,
     DateTooEarly,
     HouseholdNotEligible,
     HouseholdNotFound,
@@ -63,7 +62,7 @@ from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.context import Ctx
-from shared.dates import today
+from shared.dates import not_in_future, today
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.regions import unit_of
@@ -79,8 +78,7 @@ SCHEDULE_AHEAD = timedelta(days=366)
 
 
 def check_case_date(day: date, field: str) -> None:
-    if day > today():
-        raise DateInFuture(field=field)
+    not_in_future(day, field)
     if day < EARLIEST_DIAGNOSIS:
         raise DateTooEarly(field=field, earliest=EARLIEST_DIAGNOSIS.isoformat())
 

@@ -50,9 +50,6 @@ ClaimExists = domain_error(
     "ClaimExists", 409, "claim_exists",
     "该人员已有此项理赔，每人每项只赔一次", "The insured has a claim of this kind already: one per person and kind",
 )  # fmt: skip
-DateInFuture = domain_error(
-    "DateInFuture", 422, "date_in_future", "日期不能晚于今天（北京时间）", "The date is after today (Asia/Shanghai)"
-)
 
 # --- the claim workflow: opened → approved → paid, or opened → rejected --------------------------------------------
 ClaimAlreadyApproved = domain_error(

@@ -28,7 +28,6 @@ from services.relief.insurance.errors import (
     ClaimNotCovered,
     ClaimNotFound,
     CoverDatesInvalid,
-    DateInFuture,
     EnrolmentNotFound,
     HouseholdNotEligible,
     HouseholdNotFound,
@@ -62,7 +61,7 @@ from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.context import Ctx
-from shared.dates import today
+from shared.dates import not_in_future
 from shared.db import utcnow
 from shared.errors import Conflict, DomainError
 from shared.money import yuan
@@ -410,8 +409,7 @@ async def open_claims_for_event(
 async def open_claim(ctx: Ctx, body: ClaimCreate) -> ClaimOut:
     """A claim by hand: for cadres, whose health the registry's events do not carry, or a person whose event came
     before their enrolment. The same rules as from events: a covering policy, once per person and kind."""
-    if body.occurred_on > today():
-        raise DateInFuture(field="occurred_on")
+    not_in_future(body.occurred_on, "occurred_on")
     scope = _enrolment_scope(ctx.principal)
     if not await repository.is_enrolled(ctx.session, body.insured_kind.value, body.insured_id, scope):
         raise InsuredNotEnrolled(field="insured_id")
