@@ -1,4 +1,4 @@
-"""Business dates are dates in Asia/Shanghai (DESIGN.md): one place for "today" and for a day's start."""
+"""Business dates are dates in Asia/Shanghai: one place for "today" and for a day's start."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo

@@ -1,4 +1,4 @@
-"""Configurable policy values with effective dates (POLICY.md: *configurable* values are data, never constants).
+"""Configurable policy values with effective dates (a value the notice leaves to the offices is data with an effective date, never a constant).
 
 Each service declares its keys (`ParameterSpec`: a description, the default the notice or the handbook gives, and
 the type its values must fit) over its own `parameters` table (columns key, value, effective_from, set_by). The

@@ -1,4 +1,4 @@
-"""Region facts every service shares (../shared/DOMAIN_FACTS.md)."""
+"""Region facts every service shares: Chongqing's region codes and how they nest."""
 
 CITY_CODE = "500000"
 # 万盛经开区 has no GB/T 2260 code of its own: it is a reporting unit over ten townships of 500110 綦江区.

@@ -1,6 +1,6 @@
 """A stand-in upstream: one household-sized JSON record at a registry path, no database, no token check.
 
-Behind the gateway it isolates what forwarding itself costs (the method of ../shared/PERFORMANCE.md).
+Behind the gateway it isolates what forwarding itself costs (the request's cost without a database).
 """
 
 from fastapi import FastAPI

@@ -342,7 +342,7 @@ async def main() -> None:
             print(f"the window's progress rows built once in {await build(db, pg_url):.2f} s")
             await measure(db, pg_url, cipher, args.repeat, county, cadre)
             await db.dispose()
-        print("PERFORMANCE.md: county roll-up ≤ 15 ms, city ≤ 30 ms (in the database)")
+        print("targets: county roll-up ≤ 15 ms, city ≤ 30 ms (in the database)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 client for the gateway's forwarding path: pooled keep-alive connections, httptools parsing.
 
 Why not a general client: measured on this project's box (bench/gateway), forwarding through aiohttp's client kept
-60–65% of a direct call's throughput and httpx's far less (../shared/PERFORMANCE.md), while a protocol on
+60–65% of a direct call's throughput and httpx's far less (measured with bench/gateway), while a protocol on
 asyncio's transports with the same parser uvicorn uses keeps close to all of it. The forwarding path needs only a
 small part of HTTP: one request at a time per connection, bodies by length or chunked, both ways streamed with
 flow control. The typed service-to-service clients stay on httpx (shared/clients.py).

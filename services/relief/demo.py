@@ -1,6 +1,6 @@
 """Demo dibao standards (低保标准) for every unit: the 38 districts and counties and 万盛经开区, rural and urban.
 
-Chongqing's real standards for 2019–2021 could not be verified here (DOMAIN_FACTS.md), so every amount below is an
+Chongqing's real standards for 2019–2021 could not be verified from a public source, so every amount below is an
 example, stored with example=True and a note saying so; civil affairs enters the official figures through the API.
 """
 

@@ -1,4 +1,4 @@
-"""RULE relief months (POLICY.md, measure 2), and what a case has been paid against what it is entitled to.
+"""RULE relief months (the notice's measure 2), and what a case has been paid against what it is entitled to.
 
 Let d be the diagnosis date and D the discharge (or death) date. Period k (k = 1, 2, …) covers
 [d + (k−1) months, d + k months), month arithmetic from d itself with the day clamped to the month's end
