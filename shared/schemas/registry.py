@@ -3,18 +3,9 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
-from shared.schemas.common import IdNumber, Patch, Phone, RegionCode, VillageCode
-
-
-class RegionLevel(StrEnum):
-    city = "city"
-    county = "county"
-    reporting_unit = "reporting_unit"  # 万盛经开区: a unit of its own over ten townships of 500110
-    township = "township"
-    village = "village"
+from shared.schemas.common import Phone
 
 
 class PovertyStatus(StrEnum):
@@ -74,47 +65,11 @@ class MigrantStatus(StrEnum):
     stranded = "stranded"  # 因疫情暂不能外出务工
 
 
-class RegionOut(BaseModel):
-    code: str = Field(examples=["500230"])
-    name: str = Field(examples=["丰都县"])
-    level: RegionLevel
-    parent_code: str | None = Field(None, examples=["500000"])
-
-
-class VillageCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"code": "500230100201", "name": "新建村"}]}
-    )
-
-    code: VillageCode
-    name: str = Field(min_length=1, max_length=100)
-
-
 class PersonBase(BaseModel):
     name: str = Field(min_length=1, max_length=50, description="姓名 Name", examples=["张秀华"])
     relation: Relation = Field(description="与户主关系 Relation to the head")
     labour_capacity: LabourCapacity = LabourCapacity.ordinary
     migrant_status: MigrantStatus = MigrantStatus.not_working
-    phone: Phone | None = None
-
-
-class PersonCreate(PersonBase):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"name": "张秀华", "id_number": "11010519491231002X", "relation": "head"}]},
-    )
-
-    id_number: IdNumber
-
-
-class PersonUpdate(Patch):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"migrant_status": "stranded"}]})
-    clearable = frozenset({"phone"})
-
-    name: str | None = Field(None, min_length=1, max_length=50)
-    relation: Relation | None = None
-    labour_capacity: LabourCapacity | None = None
-    migrant_status: MigrantStatus | None = None
     phone: Phone | None = None
 
 
@@ -138,52 +93,6 @@ class HouseholdBase(BaseModel):
     address: str | None = Field(None, max_length=200, description="住址 Address")
 
 
-_HOUSEHOLD_EXAMPLE = {
-    "household_no": "500230100201000123",
-    "village_code": "500230100201",
-    "status": "not_lifted",
-    "attribute": "dibao",
-    "dibao": True,
-    "area_class": "rural",
-    "phone": "13812341234",
-    "members": [{"name": "张秀华", "id_number": "11010519491231002X", "relation": "head"}],
-}
-
-
-class HouseholdCreate(HouseholdBase):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_HOUSEHOLD_EXAMPLE]})
-
-    household_no: str = Field(pattern=r"^[0-9A-Za-z-]{6,32}$", description="户编号 Household number")
-    village_code: VillageCode
-    phone: Phone | None = None
-    members: list[PersonCreate] = Field(min_length=1, max_length=30, description="家庭成员 Members, one head")
-
-    @field_validator("members")
-    @classmethod
-    def _one_head(cls, members: list[PersonCreate]) -> list[PersonCreate]:
-        if sum(1 for m in members if m.relation == Relation.head) != 1:
-            raise PydanticCustomError("one_head_required", "exactly one member must be the head (relation=head)")
-        return members
-
-
-class HouseholdUpdate(Patch):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "lifted"}]})
-    clearable = frozenset({"address", "phone"})
-
-    status: PovertyStatus | None = None
-    status_reason: str | None = Field(
-        None,
-        min_length=1,
-        max_length=500,
-        description="状态变更原因（改变状态时必填） Why the status changes (required then)",
-    )
-    attribute: HouseholdAttribute | None = None
-    dibao: bool | None = None
-    area_class: AreaClass | None = None
-    address: str | None = Field(None, max_length=200)
-    phone: Phone | None = None
-
-
 class HouseholdSummary(HouseholdBase):
     id: str
     household_no: str
@@ -201,32 +110,6 @@ class HouseholdOut(HouseholdSummary):
     members: list[PersonOut]
 
 
-class CadreCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"name": "李明", "unit": "丰都县扶贫办", "region_code": "500230100", "username": "cadre"}]
-        },
-    )
-
-    name: str = Field(min_length=1, max_length=50, description="姓名 Name")
-    unit: str = Field(min_length=1, max_length=100, description="工作单位 Work unit")
-    position: str | None = Field(None, max_length=50, description="职务 Position, e.g. 第一书记")
-    phone: Phone | None = None
-    region_code: RegionCode = Field(description="所在区县/乡镇/村 Where the cadre works")
-    username: str | None = Field(None, max_length=100, description="登录名（村干部账号） Gateway login, if any")
-
-
-class CadreUpdate(Patch):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"position": "驻村工作队员"}]})
-    clearable = frozenset({"position", "phone"})
-
-    unit: str | None = Field(None, min_length=1, max_length=100)
-    position: str | None = Field(None, max_length=50)
-    phone: Phone | None = None
-    active: bool | None = None
-
-
 class CadreOut(BaseModel):
     id: str
     name: str
@@ -238,38 +121,6 @@ class CadreOut(BaseModel):
     username: str | None
     active: bool
     created_at: datetime
-    updated_at: datetime
-
-
-class PairingCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"cadre_id": "0193...", "household_id": "0193...", "start_date": "2020-02-09"}]
-        },
-    )
-
-    cadre_id: str
-    household_id: str
-    start_date: date
-
-
-class PairingEnd(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"end_date": "2020-12-31"}]})
-
-    end_date: date
-
-
-class PairingOut(BaseModel):
-    id: str
-    cadre_id: str
-    cadre_name: str
-    household_id: str
-    household_no: str
-    county_code: str
-    start_date: date
-    end_date: date | None
-    active: bool
     updated_at: datetime
 
 

@@ -3,10 +3,11 @@
 from fastapi import APIRouter
 
 from services.registry.cadres import service
+from services.registry.cadres.schemas import CadreCreate, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 from shared.context import context_for
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
-from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
+from shared.schemas.registry import CadreOut
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: cadres 帮扶干部"])
 Reader = context_for("registry:read")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.cadres import repository
+from services.registry.cadres.schemas import CadreCreate, CadreUpdate, PairingCreate, PairingEnd, PairingOut
 from services.registry.contacts import progress
 from services.registry.errors import (
     CadreInactive,
@@ -24,7 +25,7 @@ from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
 from shared.context import Ctx
 from shared.pagination import Page, PageParams, after_id, page_of
-from shared.schemas.registry import CadreCreate, CadreOut, CadreUpdate, PairingCreate, PairingEnd, PairingOut
+from shared.schemas.registry import CadreOut
 
 
 def cadre_out(ctx: Ctx, cadre: Cadre) -> CadreOut:

@@ -29,7 +29,7 @@ from services.registry.contacts.schemas import (
     FiveOnesPairings,
     FiveOnesRollup,
     FiveOnesRow,
-    RegionLevel,
+    RollupLevel,
     WindowOut,
 )
 from services.registry.contacts.scope import in_region, region_group
@@ -62,7 +62,7 @@ STATUS_ZH = {
 GROUPS: dict[FiveOnesLevel, Any] = {
     FiveOnesLevel.cadre: lambda t: t.c.cadre_id,
     FiveOnesLevel.township: lambda t: t.c.township_code,
-    FiveOnesLevel.county: lambda t: region_group(RegionLevel.county, t.c.county_code, t.c.township_code),
+    FiveOnesLevel.county: lambda t: region_group(RollupLevel.county, t.c.county_code, t.c.township_code),
     FiveOnesLevel.city: lambda t: None,
 }
 

@@ -30,7 +30,7 @@ from services.registry.contacts.schemas import (
     IsolationCheckinOut,
     NeedsSurveyCreate,
     NeedsSurveyOut,
-    RegionLevel,
+    RollupLevel,
 )
 from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
@@ -236,7 +236,7 @@ async def cleanup_summary(
     ctx: Reader,
     campaign: Annotated[str, Query(pattern=CAMPAIGN_PATTERN, description=CAMPAIGN, examples=["2020-spring"])],
     region: Region = None,
-    level: RegionLevel = RegionLevel.township,
+    level: RollupLevel = RollupLevel.township,
 ) -> CleanupSummary:
     """Households done of households registered, per region 大扫除完成情况"""
     return await service.cleanup_summary(ctx, campaign=campaign, region=region, level=level)
@@ -270,7 +270,7 @@ async def impact_surveys(household_id: str, ctx: Reader, page: Paging) -> Page[I
 async def impact_summary(
     ctx: Reader,
     region: Region = None,
-    level: RegionLevel = RegionLevel.county,
+    level: RollupLevel = RollupLevel.county,
     since: Since = None,
     until: Until = None,
 ) -> ImpactSummary:

@@ -127,7 +127,7 @@ class FiveOnesLevel(StrEnum):
     city = "city"
 
 
-class RegionLevel(StrEnum):
+class RollupLevel(StrEnum):
     """汇总层级：区县（万盛经开区单列）、乡镇、村 Roll-up level; 万盛经开区 is a county-level unit of its own"""
 
     county = "county"
@@ -416,7 +416,7 @@ class CleanupCounts(RegionCounts):
 
 class CleanupSummary(BaseModel):
     campaign: str
-    level: RegionLevel
+    level: RollupLevel
     total: CleanupCounts
     items: list[CleanupCounts]
 
@@ -488,7 +488,7 @@ class ImpactCounts(RegionCounts):
 
 
 class ImpactSummary(BaseModel):
-    level: RegionLevel
+    level: RollupLevel
     total: ImpactCounts
     items: list[ImpactCounts]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.registry.contacts.schemas import RegionLevel
+from services.registry.contacts.schemas import RollupLevel
 from services.registry.scope import paired_household_ids
 from shared.auth import Principal, region_clause
 from shared.regions import WANSHENG_CODE, WANSHENG_TOWNSHIPS, scope_codes
@@ -56,10 +56,10 @@ def region_group(
 ) -> sa.ColumnElement[str] | None:
     """The code a row is counted under at `level` (None for the whole city); 万盛经开区's townships count under
     万盛, not 綦江区, as the notice addresses it as a unit of its own."""
-    if level == RegionLevel.county:
+    if level == RollupLevel.county:
         return sa.case((township.in_(sorted(WANSHENG_TOWNSHIPS)), WANSHENG_CODE), else_=county)
-    if level == RegionLevel.township:
+    if level == RollupLevel.township:
         return township
-    if level == RegionLevel.village:
+    if level == RollupLevel.village:
         return village
     return None

@@ -41,7 +41,7 @@ from services.registry.contacts.schemas import (
     Need,
     NeedsSurveyCreate,
     NeedsSurveyOut,
-    RegionLevel,
+    RollupLevel,
     SurveyMethod,
 )
 from services.registry.contacts.scope import in_region, narrowing, record_scope, region_group
@@ -394,7 +394,7 @@ async def household_cleanups(ctx: Ctx, household_id: str, page: PageParams) -> P
 
 
 async def _by_region(
-    ctx: Ctx, count: Callable[..., Any], *, region: str | None, level: RegionLevel, sums: list[str], out: Callable
+    ctx: Ctx, count: Callable[..., Any], *, region: str | None, level: RollupLevel, sums: list[str], out: Callable
 ) -> tuple[Any, list[Any]]:
     """A roll-up per region at `level` within the caller's scope, and its total: `count` runs the grouped query
     over households, `out(row, code, name)` shapes a row."""
@@ -417,7 +417,7 @@ def _cleanup_counts(row: dict[str, Any], code: str | None, name: str | None) -> 
     )
 
 
-async def cleanup_summary(ctx: Ctx, *, campaign: str, region: str | None, level: RegionLevel) -> CleanupSummary:
+async def cleanup_summary(ctx: Ctx, *, campaign: str, region: str | None, level: RollupLevel) -> CleanupSummary:
     """Households done of households registered, per region at `level`, within the caller's scope."""
     total, items = await _by_region(
         ctx,
@@ -465,7 +465,7 @@ def _impact_counts(row: dict[str, Any], code: str | None, name: str | None) -> I
 
 
 async def impact_summary(
-    ctx: Ctx, *, region: str | None, level: RegionLevel, since: date | None, until: date | None
+    ctx: Ctx, *, region: str | None, level: RollupLevel, since: date | None, until: date | None
 ) -> ImpactSummary:
     """Per region at `level`: each household once, by its latest survey between `since` and `until`."""
     period = [ImpactSurvey.surveyed_on >= since] if since else []

@@ -5,21 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.registry.households import service
+from services.registry.households.schemas import HouseholdCreate, HouseholdUpdate, PersonCreate, PersonUpdate
 from shared.context import context_for
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 from shared.schemas.common import IdNumber
-from shared.schemas.registry import (
-    HouseholdAttribute,
-    HouseholdCreate,
-    HouseholdOut,
-    HouseholdSummary,
-    HouseholdUpdate,
-    PersonCreate,
-    PersonOut,
-    PersonUpdate,
-    PovertyStatus,
-)
+from shared.schemas.registry import HouseholdAttribute, HouseholdOut, HouseholdSummary, PersonOut, PovertyStatus
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: households 贫困户"])
 Reader = context_for("registry:read")

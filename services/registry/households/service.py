@@ -17,6 +17,7 @@ from services.registry.errors import (
 )
 from services.registry.events import emit
 from services.registry.households import repository
+from services.registry.households.schemas import HouseholdCreate, HouseholdUpdate, PersonCreate, PersonUpdate
 from services.registry.models import Household, Person, StatusChange
 from services.registry.regions import repository as regions
 from services.registry.scope import household_scope
@@ -27,16 +28,7 @@ from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number
 from shared.regions import scope_codes
 from shared.schemas.events import HouseholdStatusChangedV1
-from shared.schemas.registry import (
-    HouseholdCreate,
-    HouseholdOut,
-    HouseholdSummary,
-    HouseholdUpdate,
-    PersonCreate,
-    PersonOut,
-    PersonUpdate,
-    Relation,
-)
+from shared.schemas.registry import HouseholdOut, HouseholdSummary, PersonOut, Relation
 
 STATUS_ZH = {
     "not_lifted": "未脱贫",

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 from services.registry.errors import RegionExists, RegionNotFound, TownshipNotFound
 from services.registry.models import Region
 from services.registry.regions import repository
+from services.registry.regions.schemas import RegionLevel, RegionOut, VillageCreate
 from shared.context import context_for
 from shared.errors import Forbidden
-from shared.schemas.registry import RegionLevel, RegionOut, VillageCreate
 
 router = APIRouter(prefix="/api/v1/registry/regions", tags=["registry: regions 行政区划"])
 Reader = context_for("registry:read")
