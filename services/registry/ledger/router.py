@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.registry.ledger import service
-from services.registry.ledger.service import LedgerEntryOut
+from services.registry.ledger.schemas import LedgerEntryOut
 from shared.context import context_for
 from shared.excel import xlsx_response
 from shared.pagination import Page, Paging

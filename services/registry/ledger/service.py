@@ -3,10 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from pydantic import BaseModel
-
 from services.registry.households.service import household_in_scope
+from services.registry.ledger import repository
+from services.registry.ledger.schemas import LedgerEntryOut
 from services.registry.models import LedgerEntry
 from shared.context import Ctx
 from shared.dates import SHANGHAI
@@ -14,16 +13,6 @@ from shared.errors import InvalidCursor
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor
 
 EXPORT_LIMIT = 50_000
-
-
-class LedgerEntryOut(BaseModel):
-    id: str
-    household_id: str
-    occurred_at: datetime
-    source: str
-    event_type: str
-    summary: str
-    details: dict[str, Any]
 
 
 def _out(entry: LedgerEntry) -> LedgerEntryOut:
@@ -44,20 +33,12 @@ def _after(cursor: str) -> tuple[datetime, str]:
 async def ledger_page(ctx: Ctx, household_id: str, page: PageParams) -> Page[LedgerEntryOut]:
     """Oldest first; the cursor carries (occurred_at, id) of the last entry shown."""
     await household_in_scope(ctx, household_id)
-    query = (
-        sa.select(LedgerEntry)
-        .where(LedgerEntry.household_id == household_id)
-        .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
-        .limit(page.limit + 1)
-    )
-    if page.cursor:
-        at, last_id = _after(page.cursor)
-        query = query.where(
-            sa.or_(LedgerEntry.occurred_at > at, sa.and_(LedgerEntry.occurred_at == at, LedgerEntry.id > last_id))
+    after = _after(page.cursor) if page.cursor else None
+    rows = list(
+        await repository.entries(
+            ctx.session, household_id, after=after, created_since=page.updated_since, limit=page.limit + 1
         )
-    if page.updated_since:
-        query = query.where(LedgerEntry.created_at > page.updated_since)
-    rows = list((await ctx.session.scalars(query)).all())
+    )
     cursor = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]
@@ -68,13 +49,6 @@ async def ledger_page(ctx: Ctx, household_id: str, page: PageParams) -> Page[Led
 async def ledger_rows(ctx: Ctx, household_id: str) -> tuple[str, list[list[Any]]]:
     """(household number, rows) for the Excel export, times in Asia/Shanghai."""
     household = await household_in_scope(ctx, household_id)
-    entries = (
-        await ctx.session.scalars(
-            sa.select(LedgerEntry)
-            .where(LedgerEntry.household_id == household_id)
-            .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
-            .limit(EXPORT_LIMIT)
-        )
-    ).all()
+    entries = await repository.entries(ctx.session, household_id, limit=EXPORT_LIMIT)
     rows = [[e.occurred_at.astimezone(SHANGHAI), e.source, e.event_type, e.summary, e.details] for e in entries]
     return household.household_no, rows
