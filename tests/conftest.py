@@ -7,7 +7,6 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -20,11 +19,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from shared.auth import TokenVerifier
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
-
-BACKEND = os.environ.get("FUPIN_TEST_DB", "sqlite")
-POSTGRES_URL = os.environ.get("FUPIN_TEST_POSTGRES_URL", "")
-REQUIRE_POSTGRES = os.environ.get("FUPIN_REQUIRE_POSTGRES") == "1"
-ISSUER, AUDIENCE = "fupin-gateway", "fupin-api"
+from tests.support.callers import AUDIENCE, ISSUER, RELIEF_SERVICE, Api, Caller
+from tests.support.database import BACKEND, POSTGRES_URL, REQUIRE_POSTGRES
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -123,28 +119,6 @@ def verifier(signing_key) -> TokenVerifier:
     return TokenVerifier("", ISSUER, AUDIENCE, jwks=signing_key.jwks())
 
 
-@dataclass(frozen=True)
-class Caller:
-    """A test caller: subject, roles and region scope, as the gateway would put them in a token."""
-
-    subject: str
-    roles: tuple[str, ...]
-    regions: tuple[str, ...]
-    kind: str = "user"
-
-
-CITY_ADMIN = Caller("admin", ("city_admin",), ("500000",))
-WANZHOU = Caller("wanzhou", ("county_officer",), ("500101",))
-FENGDU = Caller("fengdu", ("county_officer",), ("500230",))
-HUWEI_TOWNSHIP = Caller("huwei", ("township_officer",), ("500230101",))
-AUDITOR = Caller("auditor", ("auditor",), ("500000",))
-CIVIL = Caller("civil", ("civil_affairs",), ("500000",))
-CIVIL2 = Caller("civil2", ("civil_affairs",), ("500000",))  # a second civil-affairs user: the checker
-BANK = Caller("bank", ("bank_officer",), ("500000",))
-RELIEF_SERVICE = Caller("svc-relief", ("service",), ("500000",), kind="client")
-HR = Caller("hr", ("human_resources",), ("500000",))
-
-
 @pytest.fixture(scope="session")
 def token_for(issuer) -> Callable[[Caller], str]:
     def make(caller: Caller) -> str:
@@ -180,34 +154,6 @@ async def registry_app(databases: Databases, verifier: TokenVerifier):
     )
     async with app.router.lifespan_context(app):
         yield app
-
-
-class Api:
-    """Calls one app in-process as a given caller."""
-
-    def __init__(self, app, token_for: Callable[[Caller], str]):
-        self.app = app
-        self.token_for = token_for
-        self.http = httpx.AsyncClient(transport=ASGITransport(app), base_url="http://test")
-
-    def _headers(self, caller: Caller | None, headers: dict[str, str] | None) -> dict[str, str]:
-        merged = dict(headers or {})
-        if caller is not None:
-            merged.setdefault("Authorization", f"Bearer {self.token_for(caller)}")
-        return merged
-
-    async def request(self, method: str, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
-        headers = self._headers(caller, kwargs.pop("headers", None))
-        return await self.http.request(method, path, headers=headers, **kwargs)
-
-    async def get(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
-        return await self.request("GET", path, caller, **kwargs)
-
-    async def post(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
-        return await self.request("POST", path, caller, **kwargs)
-
-    async def patch(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
-        return await self.request("PATCH", path, caller, **kwargs)
 
 
 async def _in_rolled_back_transaction(app) -> AsyncIterator[None]:

@@ -58,3 +58,19 @@ def test_the_rules_see_an_import_inside_a_function(tmp_path):
     module = tmp_path / "late.py"
     module.write_text("def f():\n    from services.relief.models import events\n    import services.registry\n")
     assert imported(module) == [(2, "services.relief.models"), (3, "services.registry")]
+
+
+def test_no_test_module_imports_another():
+    """Helpers shared between test modules live in `tests/support/`: a test module or a conftest.py imports no other
+    module of `tests` than those, and `tests/support/` imports nothing of `tests` outside itself."""
+
+    def support(module: str) -> bool:
+        return module == "tests.support" or module.startswith("tests.support.")
+
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, module in imported(path)
+        if module.startswith("tests.") and not support(module)
+    ]
+    assert found == []

@@ -1,19 +1,12 @@
-"""The gateway and every service as real processes on loopback (the `stack` fixture, one per test module); relief
-calls the registry with its own client at the gateway."""
+"""The gateway and every service as real processes on loopback (the `stack` fixture, one per test module), each
+with a database of its own and the logins of the tests; relief calls the registry with its own client at the
+gateway. The processes and the calls through the gateway are helpers of tests/support/e2e.py."""
 
-import asyncio
 import base64
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,107 +15,19 @@ from services.gateway.auth.service import create_user, ensure_service_client
 from services.gateway.models import plumbing as gateway_tables
 from shared.db import Database
 from shared.migrations import upgrade_async
+from tests.support.e2e import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    CIVIL,
+    CIVIL_PASSWORD,
+    EVENTS_SECRET,
+    Service,
+    Stack,
+    free_port,
+    spawn,
+    wait_healthy,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN, ADMIN_PASSWORD = "e2e-admin", "an e2e passphrase"
-VILLAGE = "500230101201"  # under 虎威镇 (500230101), 丰都县
-EVENTS_SECRET = secrets.token_urlsafe(32)  # the internal events secret the processes share
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Service:
-    name: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-
-
-@dataclass
-class Stack:
-    gateway: Service
-    registry: Service
-    http: httpx.AsyncClient
-    tokens: dict[str, str] = field(default_factory=dict)
-    relief: Service | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    logs: Path | None = None
-
-    async def start_relief(self) -> None:
-        """Start relief again on its port (after `self.relief.stop()`)."""
-        assert self.relief is not None and self.logs is not None
-        self.relief = spawn("relief", "services.relief.app:create_app", self.relief.port, self.env, self.logs)
-        await wait_healthy(self.relief)
-
-    async def admin_token(self) -> str:
-        if "admin" not in self.tokens:
-            response = await self.http.post(
-                "/auth/token", data={"grant_type": "password", "username": ADMIN, "password": ADMIN_PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-            self.tokens["admin"] = response.json()["access_token"]
-        return self.tokens["admin"]
-
-    async def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {await self.admin_token()}"}
-
-
-def spawn(name: str, app: str, port: int, env: dict[str, str], logs: Path) -> Service:
-    log = logs / f"{name}.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Service(name, port, process, log)
-
-
-async def wait_healthy(service: Service, timeout_s: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=1, trust_env=False) as client:
-        while True:
-            if service.process.poll() is not None:
-                raise AssertionError(f"{service.name} exited with {service.process.returncode}:\n{service.output()}")
-            try:
-                if (await client.get(f"{service.url}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{service.name} not healthy after {timeout_s} s:\n{service.output()}")
-            await asyncio.sleep(0.2)
-
-
-CIVIL, CIVIL_PASSWORD = "e2e-civil", "a civil-affairs passphrase"
 RELIEF_CLIENT, RELIEF_SECRET = "svc-relief", secrets.token_urlsafe(24)
 
 

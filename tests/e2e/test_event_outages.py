@@ -14,10 +14,9 @@ from datetime import date, timedelta
 import pytest
 
 from shared.events import SIGNATURE_HEADER, sign
-from tests.e2e.conftest import EVENTS_SECRET, VILLAGE, Stack, free_port
-from tests.e2e.test_relief_flow import cases_of, civil_headers, record, until
-from tests.registry.factories import household_body
-from tests.webhook import Webhook
+from tests.support.e2e import EVENTS_SECRET, VILLAGE, Stack, cases_of, civil_headers, free_port, record, until
+from tests.support.registry import household_body
+from tests.support.webhook import Webhook
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,8 @@ import pytest
 
 from shared.events import sign
 from shared.ids import uuid7
-from tests.e2e.conftest import EVENTS_SECRET, Stack, free_port
-from tests.e2e.test_gateway_registry import create_household
-from tests.webhook import Webhook
+from tests.support.e2e import EVENTS_SECRET, Stack, create_household, free_port
+from tests.support.webhook import Webhook
 
 pytestmark = pytest.mark.e2e
 

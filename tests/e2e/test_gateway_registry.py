@@ -4,38 +4,16 @@ Each process gets its own database (migrated first), FUPIN_VAR_DIR in a temporar
 fetches the gateway's JWKS over HTTP. The last test stops the registry and expects 503 from the gateway.
 """
 
-import secrets
 import time
 
 import pytest
 
 from services.gateway.keys import SigningKey
 from services.gateway.tokens import TokenIssuer
-from tests.conftest import AUDIENCE, ISSUER
-from tests.e2e.conftest import ADMIN, VILLAGE, Stack
-from tests.registry.factories import household_body
+from tests.support.callers import AUDIENCE, ISSUER
+from tests.support.e2e import ADMIN, VILLAGE, create_household
 
 pytestmark = pytest.mark.e2e
-
-
-async def create_household(stack: Stack) -> dict:
-    headers = await stack.auth()
-    village = await stack.http.post(
-        "/api/v1/registry/regions", json={"code": VILLAGE, "name": "e2e 测试村"}, headers=headers
-    )
-    assert village.status_code in (201, 409), village.text
-    if village.status_code == 409:
-        assert village.json()["code"] == "region_exists", village.text
-    body = household_body(VILLAGE)
-    created = await stack.http.post(
-        "/api/v1/registry/households",
-        json=body,
-        headers={**headers, "Idempotency-Key": secrets.token_hex(8)},
-    )
-    assert created.status_code == 201, created.text
-    household = created.json()
-    assert household["household_no"] == body["household_no"]
-    return household
 
 
 async def test_login_create_and_read_back_through_the_gateway(stack):

@@ -18,8 +18,8 @@ from services.registry.models import Household, Person, Region, plumbing
 from shared.db import Database
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
-from tests.registry.factories import id_number
-from tests.registry.test_imports import VILLAGE, csv_bytes, family, grid, person
+from tests.support.imports import VILLAGE, csv_bytes, family, grid, person
+from tests.support.registry import id_number
 
 pytestmark = pytest.mark.e2e
 

@@ -3,52 +3,12 @@
 the household's ledger; with relief stopped while a confirmation is recorded, the case appears once it is back."""
 
 import asyncio
-import time
 
 import pytest
 
-from tests.e2e.conftest import CIVIL, CIVIL_PASSWORD, Stack
-from tests.e2e.test_gateway_registry import create_household
+from tests.support.e2e import cases_of, create_household, record, until
 
 pytestmark = pytest.mark.e2e
-
-WAIT_S = 30.0
-
-
-async def civil_headers(stack: Stack) -> dict[str, str]:
-    if "civil" not in stack.tokens:
-        response = await stack.http.post(
-            "/auth/token", data={"grant_type": "password", "username": CIVIL, "password": CIVIL_PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        stack.tokens["civil"] = response.json()["access_token"]
-    return {"Authorization": f"Bearer {stack.tokens['civil']}"}
-
-
-async def record(stack: Stack, person_id: str, body: dict) -> None:
-    response = await stack.http.post(
-        f"/api/v1/registry/persons/{person_id}/health-events", json=body, headers=await stack.auth()
-    )
-    assert response.status_code == 201, response.text
-
-
-async def cases_of(stack: Stack, person_id: str) -> list[dict]:
-    response = await stack.http.get(
-        "/api/v1/relief/cases", params={"person_id": person_id}, headers=await civil_headers(stack)
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def until(check, what: str):
-    """The first truthy answer of `check()` within WAIT_S."""
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        assert time.monotonic() < deadline, f"not within {WAIT_S} s: {what}"
-        await asyncio.sleep(0.2)
 
 
 async def test_a_confirmation_opens_a_case_and_a_discharge_closes_it(stack):

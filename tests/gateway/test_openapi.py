@@ -5,7 +5,7 @@ import copy
 from services.gateway.app import create_app
 from services.gateway.openapi import merge
 from shared.migrations import upgrade_async
-from tests.gateway.helpers import closed_port
+from tests.support.gateway import closed_port
 
 REF = "#/components/schemas/"
 

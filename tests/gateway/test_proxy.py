@@ -9,7 +9,7 @@ import pytest
 
 from services.gateway.settings import gateway_settings
 from shared.migrations import upgrade_async
-from tests.gateway.helpers import assert_problem, closed_port, gateway_client
+from tests.support.gateway import assert_problem, closed_port, gateway_client
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -7,8 +7,8 @@ import pytest
 
 from services.gateway.settings import gateway_settings
 from shared.auth import ROLE_PERMISSIONS
-from tests.conftest import AUDIENCE, CITY_ADMIN, ISSUER, WANZHOU, Caller
-from tests.gateway.helpers import add_client, add_user, assert_problem
+from tests.support.callers import AUDIENCE, CITY_ADMIN, ISSUER, WANZHOU, Caller
+from tests.support.gateway import add_client, add_user, assert_problem
 
 PASSWORD = "correct horse battery"
 TOKEN = "/auth/token"

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 
 from services.gateway.keys import SigningKey
 from services.gateway.tokens import TokenIssuer
-from tests.conftest import AUDIENCE, CITY_ADMIN, ISSUER
-from tests.gateway.helpers import assert_problem
+from tests.support.callers import AUDIENCE, CITY_ADMIN, ISSUER
+from tests.support.gateway import assert_problem
 
 ROUTE = "/api/v1/registry/regions/500000"
 

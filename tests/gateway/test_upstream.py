@@ -13,7 +13,7 @@ import pytest
 from services.gateway import upstream as upstream_module
 from services.gateway.upstream import BUFFER_HIGH, UpstreamPool, UpstreamResponse, UpstreamTimeout, UpstreamUnavailable
 from shared.migrations import upgrade_async
-from tests.gateway.helpers import (
+from tests.support.gateway import (
     ConnectionHandler,
     SeenRequest,
     ServerConnection,

@@ -1,15 +1,8 @@
 """Reads of many at once, what a consumer of many events asks: households with their members
 (/household-details) and persons' health histories (/health-histories), by id, scoped like one at a time."""
 
-from tests.conftest import CITY_ADMIN, FENGDU, RELIEF_SERVICE, WANZHOU
-from tests.registry.factories import (
-    HOUSEHOLDS,
-    assert_problem,
-    audit_entries,
-    make_household,
-    masked,
-    record_health,
-)
+from tests.support.callers import CITY_ADMIN, FENGDU, RELIEF_SERVICE, WANZHOU
+from tests.support.registry import HOUSEHOLDS, assert_problem, audit_entries, make_household, masked, record_health
 
 DETAILS = "/api/v1/registry/household-details"
 HISTORIES = "/api/v1/registry/health-histories"

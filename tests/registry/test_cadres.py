@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     CADRES,
     PAIRINGS,
     assert_problem,

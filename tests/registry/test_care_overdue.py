@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from shared.dates import today
-from tests.conftest import CITY_ADMIN, FENGDU, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import CITY_ADMIN, FENGDU, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     add_contact,
     assert_problem,
     make_cadre,

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.registry.models import IsolationCheckin
-from tests.conftest import AUDITOR, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     CADRES,
     PERSONS,
     assert_problem,

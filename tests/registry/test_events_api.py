@@ -8,8 +8,8 @@ from services.registry.models import events
 from shared.events import sign
 from shared.ids import uuid7
 from shared.settings import common_settings
-from tests.conftest import CITY_ADMIN, FENGDU, WANZHOU
-from tests.registry.factories import assert_problem, make_household, make_village
+from tests.support.callers import CITY_ADMIN, FENGDU, WANZHOU
+from tests.support.registry import assert_problem, make_household, make_village
 
 VILLAGE = "500230101201"
 HOOK = {"name": "民政局系统", "kind": "webhook", "url": "https://mz.example.gov.cn/hook", "event_types": ["*"]}

@@ -15,8 +15,8 @@ from services.registry.contacts.rollup import average, percent
 from services.registry.contacts.schemas import FiveOnesLevel
 from services.registry.models import FiveOnesWindow
 from shared.auth import Principal, permissions_of
-from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     CADRES,
     FIVE_ONES,
     PAIRINGS,

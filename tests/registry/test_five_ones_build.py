@@ -23,7 +23,7 @@ from services.registry.parameters.service import PARAMETERS
 from shared.dates import today
 from shared.db import Database
 from shared.migrations import upgrade_async
-from tests.conftest import BACKEND
+from tests.support.database import BACKEND
 
 VILLAGE = "500230101201"
 

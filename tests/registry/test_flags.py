@@ -3,8 +3,8 @@
 import pytest
 
 from services.registry.flags.repository import no_team_entry
-from tests.conftest import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     CONTACTS,
     assert_problem,
     audit_entries,

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from shared.dates import today
-from tests.conftest import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import (
     HEALTH_EVENTS,
     assert_problem,
     audit_entries,

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, HR, HUWEI_TOWNSHIP
-from tests.registry.factories import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, HR, HUWEI_TOWNSHIP
+from tests.support.registry import (
     HOUSEHOLDS,
     PERSONS,
     assert_problem,

@@ -4,8 +4,8 @@ import json
 
 import sqlalchemy as sa
 
-from tests.conftest import CITY_ADMIN, FENGDU
-from tests.registry.factories import (
+from tests.support.callers import CITY_ADMIN, FENGDU
+from tests.support.registry import (
     CADRES,
     HOUSEHOLDS,
     PAIRINGS,

@@ -12,8 +12,8 @@ from services.registry.imports.schemas import ImportMode, ImportStatus
 from services.registry.imports.service import cli_principal, imports_dir, new_job
 from services.registry.models import ImportJob
 from shared.db import utcnow
-from tests.conftest import CITY_ADMIN
-from tests.registry.factories import audit_entries
+from tests.support.callers import CITY_ADMIN
+from tests.support.registry import audit_entries
 
 IMPORTS = "/api/v1/registry/imports"
 

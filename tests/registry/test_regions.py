@@ -3,8 +3,8 @@
 import pytest
 
 from shared.regions import WANSHENG_TOWNSHIPS
-from tests.conftest import AUDITOR, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
-from tests.registry.factories import assert_problem, audit_entries, field_error
+from tests.support.callers import AUDITOR, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
+from tests.support.registry import assert_problem, audit_entries, field_error
 
 REGIONS = "/api/v1/registry/regions"
 

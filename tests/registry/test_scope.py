@@ -9,8 +9,8 @@ from services.gateway.keys import SigningKey
 from services.gateway.tokens import TokenIssuer
 from shared.auth import ACCESS_TOKEN_ALGORITHM
 from shared.regions import WANSHENG_TOWNSHIPS
-from tests.conftest import AUDIENCE, AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, ISSUER, WANZHOU, Caller
-from tests.registry.factories import (
+from tests.support.callers import AUDIENCE, AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, ISSUER, WANZHOU, Caller
+from tests.support.registry import (
     AUDIT,
     HOUSEHOLDS,
     PAIRINGS,

@@ -1,5 +1,5 @@
-from tests.conftest import FENGDU, WANZHOU
-from tests.registry.factories import household_body, make_village
+from tests.support.callers import FENGDU, WANZHOU
+from tests.support.registry import household_body, make_village
 
 
 async def test_create_and_read_household(registry):

@@ -1,6 +1,7 @@
 """Fixtures of the payment tests: cases, standards and payee accounts written straight into relief's test
-transaction (the rules that open cases are tested on their own), batches made and approved through the API, and a
-relief app on a database of its own, with committed data, for requests that must truly run at the same time."""
+transaction (the rules that open cases are tested on their own), and a relief app on a database of its own, with
+committed data, for requests that must truly run at the same time. Batches made and approved through the API are
+helpers of tests/support/relief.py."""
 
 import itertools
 import os
@@ -18,19 +19,11 @@ from services.relief.models import DibaoStandard, PayeeAccount, Payment, Payment
 from shared.clients import RegistryClient
 from shared.ids import uuid7
 from shared.migrations import upgrade_async
-from tests.conftest import BANK, CIVIL, CIVIL2, RELIEF_SERVICE, Api
+from tests.support.callers import RELIEF_SERVICE, Api
 
-BATCHES = "/api/v1/relief/batches"
-PAYMENTS = "/api/v1/relief/payments"
-RELIEF_AUDIT = "/api/v1/relief/audit"
-CSV_BOM = "\ufeff"
 _serial = itertools.count(1)
 
 TOWNSHIPS = {"500230": "500230101", "500101": "500101001", "wansheng": "500110004"}
-
-
-def account_path(person_id: str) -> str:
-    return f"/api/v1/relief/persons/{person_id}/payee-account"
 
 
 def account_number() -> str:
@@ -113,34 +106,6 @@ class Ledger:
 @pytest.fixture
 async def ledger(relief) -> Ledger:
     return Ledger(relief)
-
-
-async def make_batch(relief: Api, unit_code: str = "500230", up_to: str = "2020-04-30", caller=CIVIL, **kw) -> dict:
-    response = await relief.post(BATCHES, caller, json={"unit_code": unit_code, "up_to": up_to}, **kw)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def approve(relief: Api, batch_id: str, caller=CIVIL2) -> dict:
-    response = await relief.post(f"{BATCHES}/{batch_id}/approve", caller)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def payments_of(relief: Api, batch_id: str, caller=CIVIL, **params) -> list[dict]:
-    response = await relief.get(f"{BATCHES}/{batch_id}/payments", caller, params={"limit": 200, **params})
-    assert response.status_code == 200, response.text
-    assert response.json()["next_cursor"] is None
-    return response.json()["items"]
-
-
-def result_csv(rows: list[tuple[str, ...]], header: tuple[str, ...] = ("业务参考号", "结果", "失败原因")) -> bytes:
-    lines = [",".join(header), *(",".join(row) for row in rows)]
-    return (CSV_BOM + "\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-async def upload_results(relief: Api, batch_id: str, content: bytes, name: str = "回盘.csv", caller=BANK, **kw):
-    return await relief.post(f"{BATCHES}/{batch_id}/results", caller, files={"file": (name, content, "text/csv")}, **kw)
 
 
 # --- a relief app of its own, for truly concurrent requests ---------------------------------------------------------

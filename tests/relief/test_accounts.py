@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from services.relief.batches.accounts import mask_account_number, normalize_account_number
 from services.relief.batches.errors import AccountNumberInvalid
 from services.relief.models import PayeeAccount
-from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
-from tests.registry.factories import assert_problem, make_household
-from tests.relief.conftest import RELIEF_AUDIT, account_path
+from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
+from tests.support.registry import assert_problem, make_household
+from tests.support.relief import RELIEF_AUDIT, account_path
 
 VILLAGE = "500230101201"
 NUMBER = "6217996100001234567"

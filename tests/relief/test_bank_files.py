@@ -16,17 +16,9 @@ from openpyxl import Workbook, load_workbook
 from services.relief.batches.bankfiles import amount_fen
 from services.relief.models import PayeeAccount, Payment, PaymentBatch, events
 from shared.money import yuan
-from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
-from tests.registry.factories import assert_problem
-from tests.relief.conftest import (
-    BATCHES,
-    RELIEF_AUDIT,
-    approve,
-    make_batch,
-    payments_of,
-    result_csv,
-    upload_results,
-)
+from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Caller
+from tests.support.registry import assert_problem
+from tests.support.relief import BATCHES, RELIEF_AUDIT, approve, make_batch, payments_of, result_csv, upload_results
 
 UNIT = "500230"
 WANZHOU_BANK = Caller("bank-wz", ("bank_officer",), ("500101",))  # a bank officer for 万州区 only

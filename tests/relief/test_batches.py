@@ -16,9 +16,9 @@ from services.relief.batches import service
 from services.relief.batches.errors import BatchLinesTaken
 from services.relief.models import Payment, PaymentBatch, PaymentLine, ReliefCase
 from shared.regions import WANSHENG_TOWNSHIPS
-from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, WANZHOU, Caller
-from tests.registry.factories import assert_problem
-from tests.relief.conftest import (
+from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, WANZHOU, Caller
+from tests.support.registry import assert_problem
+from tests.support.relief import (
     BATCHES,
     PAYMENTS,
     RELIEF_AUDIT,

@@ -1,9 +1,9 @@
 """Relief cases from the registry's `person.health_changed` events, delivered signed to relief's inbox: the
 registry is the in-process registry, its events the ones it published for health events recorded through its API."""
 
-from tests.conftest import AUDITOR
-from tests.registry.factories import make_household
-from tests.relief.case_helpers import (
+from tests.support.callers import AUDITOR
+from tests.support.registry import make_household
+from tests.support.relief import (
     add_standard,
     cases_of,
     deliver,

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from shared.dates import today
-from tests.conftest import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, WANZHOU, Caller
-from tests.registry.factories import assert_problem, make_household
-from tests.relief.case_helpers import (
+from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, WANZHOU, Caller
+from tests.support.registry import assert_problem, make_household
+from tests.support.relief import (
     CASES,
     add_standard,
     cases_of,

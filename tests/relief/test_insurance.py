@@ -8,105 +8,28 @@ import pytest
 from shared.clients import RegistryClient
 from shared.dates import today
 from shared.regions import WANSHENG_TOWNSHIPS
-from tests.conftest import AUDITOR, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, HR, WANZHOU, Caller
-from tests.registry.factories import (
-    CADRES,
-    HOUSEHOLDS,
-    assert_problem,
-    id_number,
-    make_cadre,
-    make_household,
+from tests.support.callers import AUDITOR, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, HR, WANZHOU, Caller
+from tests.support.registry import CADRES, HOUSEHOLDS, assert_problem, id_number, make_cadre, make_household
+from tests.support.relief import (
+    CLAIMS,
+    FENGDU_VILLAGE,
+    POLICIES,
+    WANZHOU_VILLAGE,
+    claim_body,
+    claim_of,
+    enrol_cadre,
+    enrol_household,
+    listed,
+    make_policy,
+    open_claim,
+    policy_body,
+    relief_audit,
+    relief_published,
+    step,
 )
 
-POLICIES = "/api/v1/relief/insurance/policies"
 ENROLMENTS = "/api/v1/relief/insurance/enrolments"
-CLAIMS = "/api/v1/relief/insurance/claims"
-RELIEF_AUDIT = "/api/v1/relief/audit"
-RELIEF_EVENTS = "/api/v1/relief/events"
-FENGDU_VILLAGE = "500230101201"
-WANZHOU_VILLAGE = "500101001201"
 COUNTY_CIVIL = Caller("civil-fengdu", ("civil_affairs",), ("500230",))  # civil affairs of Fengdu only
-
-
-# --- helpers (the event tests use them too) -------------------------------------------------------------------------
-
-
-def policy_body(**overrides) -> dict:
-    body = {
-        "name": "2020年建档立卡贫困户新冠肺炎专属保险",
-        "insurer": "中国人寿重庆市分公司",
-        "insured_group": "poor_household",
-        "hospitalisation_fen": 1_000_000,
-        "death_fen": 50_000_000,
-        "cover_from": "2020-01-24",
-        "cover_to": "2020-12-31",
-    }
-    body.update(overrides)
-    return body
-
-
-async def make_policy(relief, caller=CIVIL, **overrides) -> dict:
-    response = await relief.post(POLICIES, caller, json=policy_body(**overrides))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def enrol_household(relief, policy_id: str, household_id: str, person_ids=None, caller=CIVIL) -> dict:
-    body = {"household_id": household_id} if person_ids is None else {"household_id": household_id,
-                                                                      "person_ids": person_ids}  # fmt: skip
-    response = await relief.post(f"{POLICIES}/{policy_id}/enrolments/persons", caller, json=body)
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-async def enrol_cadre(relief, policy_id: str, cadre_id: str, caller=CIVIL) -> dict:
-    response = await relief.post(f"{POLICIES}/{policy_id}/enrolments/cadres", caller, json={"cadre_id": cadre_id})
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-async def listed(relief, path: str, caller=CITY_ADMIN, **params) -> list[dict]:
-    response = await relief.get(path, caller, params={"limit": 200, **params})
-    assert response.status_code == 200, response.text
-    assert response.json()["next_cursor"] is None
-    return response.json()["items"]
-
-
-async def relief_published(relief, event_type: str) -> list[dict]:
-    """The events of `event_type` relief published, newest first."""
-    return await listed(relief, RELIEF_EVENTS, CITY_ADMIN, type=event_type)
-
-
-async def relief_audit(relief, **filters) -> list[dict]:
-    return await listed(relief, RELIEF_AUDIT, AUDITOR, **filters)
-
-
-def claim_body(insured_kind: str, insured_id: str, **overrides) -> dict:
-    body = {
-        "insured_kind": insured_kind,
-        "insured_id": insured_id,
-        "kind": "hospitalisation",
-        "occurred_on": "2020-02-12",
-        "reason": "驻村期间确诊住院，县卫健委通报",
-    }
-    body.update(overrides)
-    return body
-
-
-async def open_claim(relief, insured_kind: str, insured_id: str, caller=CIVIL, **overrides) -> dict:
-    response = await relief.post(CLAIMS, caller, json=claim_body(insured_kind, insured_id, **overrides))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def step(relief, claim_id: str, action: str, caller=CIVIL, **kwargs):
-    return await relief.post(f"{CLAIMS}/{claim_id}/{action}", caller, **kwargs)
-
-
-async def claim_of(relief, claim_id: str, caller=CITY_ADMIN) -> dict:
-    response = await relief.get(f"{CLAIMS}/{claim_id}", caller)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture

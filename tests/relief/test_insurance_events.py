@@ -9,16 +9,16 @@ import pytest
 from shared.events import SIGNATURE_HEADER, sign
 from shared.ids import uuid7
 from shared.settings import common_settings
-from tests.conftest import AUDITOR, CIVIL, FENGDU, WANZHOU
-from tests.registry.factories import assert_problem, ledger_of, make_household, published, record_health
-from tests.relief.case_helpers import registry_down
-from tests.relief.test_insurance import (
+from tests.support.callers import AUDITOR, CIVIL, FENGDU, WANZHOU
+from tests.support.registry import assert_problem, ledger_of, make_household, published, record_health
+from tests.support.relief import (
     CLAIMS,
     FENGDU_VILLAGE,
     WANZHOU_VILLAGE,
     enrol_household,
     listed,
     make_policy,
+    registry_down,
     relief_audit,
     relief_published,
     step,

@@ -7,9 +7,9 @@ from datetime import date
 
 from services.relief.models import ReliefCase
 from shared.ids import uuid7
-from tests.conftest import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Api
-from tests.registry.factories import assert_problem, make_household, record_health
-from tests.relief.case_helpers import (
+from tests.support.callers import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, WANZHOU, Api
+from tests.support.registry import assert_problem, make_household, record_health
+from tests.support.relief import (
     CASES,
     add_standard,
     cases_of,

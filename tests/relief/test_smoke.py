@@ -10,8 +10,8 @@ from services.gateway.keys import SigningKey
 from shared.auth import ACCESS_TOKEN_ALGORITHM
 from shared.events import SIGNATURE_HEADER, sign
 from shared.settings import common_settings
-from tests.conftest import AUDIENCE, ISSUER, Api
-from tests.registry.factories import assert_problem
+from tests.support.callers import AUDIENCE, ISSUER, Api
+from tests.support.registry import assert_problem
 
 
 async def test_probes_answer(relief_app, token_for):

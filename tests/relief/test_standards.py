@@ -8,9 +8,9 @@ import pytest
 
 from services.relief.demo import DEMO_NOTE, load_demo_standards
 from services.relief.standards.units import COUNTIES, UNITS
-from tests.conftest import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, Caller
-from tests.registry.factories import assert_problem
-from tests.relief.case_helpers import PARAMETERS, STANDARDS, add_standard, set_eligible
+from tests.support.callers import AUDITOR, CITY_ADMIN, CIVIL, FENGDU, Caller
+from tests.support.registry import assert_problem
+from tests.support.relief import PARAMETERS, STANDARDS, add_standard, set_eligible
 
 BODY = {"unit_code": "500230", "area_class": "rural", "monthly_fen": 49_600, "effective_from": "2019-07-01"}
 

@@ -23,7 +23,7 @@ from shared.schemas.events import (
     VillageCaseFlagChangedV1,
 )
 from tests.support.events import SECRET, contact_event, delivery_rows, produce, subscribe
-from tests.webhook import Webhook
+from tests.support.webhook import Webhook
 
 # --- fixtures and helpers ---------------------------------------------------------------------------------------
 

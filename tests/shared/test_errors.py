@@ -4,8 +4,8 @@ import pytest
 
 from shared.audit import diff
 from shared.errors import domain_error, language
-from tests.conftest import AUDITOR, HR
-from tests.registry.factories import AUDIT, HOUSEHOLDS, assert_problem
+from tests.support.callers import AUDITOR, HR
+from tests.support.registry import AUDIT, HOUSEHOLDS, assert_problem
 
 
 @pytest.mark.parametrize(

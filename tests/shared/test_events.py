@@ -23,7 +23,7 @@ from shared.pii import PiiCipher
 from shared.schemas.events import ContactRecordedV1, EventEnvelope
 from shared.settings import common_settings
 from tests.support.events import SECRET, contact_event, delivery_rows, produce, subscribe
-from tests.webhook import Webhook
+from tests.support.webhook import Webhook
 
 
 def dispatcher(db: Database, cipher: PiiCipher, **kwargs) -> Dispatcher:

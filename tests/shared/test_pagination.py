@@ -7,8 +7,8 @@ import pytest
 
 from shared.errors import DomainError
 from shared.pagination import PageParams, after_id, decode_cursor, encode_cursor, page_of
-from tests.conftest import AUDITOR
-from tests.registry.factories import AUDIT, CADRES, HOUSEHOLDS, PAIRINGS, assert_problem, make_household
+from tests.support.callers import AUDITOR
+from tests.support.registry import AUDIT, CADRES, HOUSEHOLDS, PAIRINGS, assert_problem, make_household
 
 
 def raw_cursor(value) -> str:

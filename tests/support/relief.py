@@ -1,5 +1,7 @@
-"""Helpers for the relief standard and case tests: standards through the API, health events recorded in the
-in-process registry and delivered, signed, to relief's inbox, payment lines written into relief's transaction."""
+"""Helpers of the relief tests: standards and parameters through the API; health events recorded in the in-process
+registry and delivered, signed, to relief's inbox; cases, their schedules and events; payment lines written into
+relief's transaction; payment batches made, approved and settled through the API; the exclusive insurance's
+policies, enrolments and claims."""
 
 import json
 import socket
@@ -12,8 +14,10 @@ import httpx
 from shared.clients import RegistryClient
 from shared.events import SIGNATURE_HEADER, sign
 from shared.settings import common_settings
-from tests.conftest import CITY_ADMIN, CIVIL, Api
-from tests.registry.factories import make_household, published, record_health
+from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, Api
+from tests.support.registry import make_household, published, record_health
+
+# --- standards, the inbox and cases ---------------------------------------------------------------------------------
 
 STANDARDS = "/api/v1/relief/standards"
 PARAMETERS = "/api/v1/relief/parameters"
@@ -140,3 +144,130 @@ async def registry_down(relief: Api) -> AsyncIterator[None]:
     finally:
         relief.app.state.registry = working
         await down.aclose()
+
+
+# --- payment batches ------------------------------------------------------------------------------------------------
+
+BATCHES = "/api/v1/relief/batches"
+PAYMENTS = "/api/v1/relief/payments"
+RELIEF_AUDIT = "/api/v1/relief/audit"
+CSV_BOM = "\ufeff"
+
+
+def account_path(person_id: str) -> str:
+    return f"/api/v1/relief/persons/{person_id}/payee-account"
+
+
+async def make_batch(relief: Api, unit_code: str = "500230", up_to: str = "2020-04-30", caller=CIVIL, **kw) -> dict:
+    response = await relief.post(BATCHES, caller, json={"unit_code": unit_code, "up_to": up_to}, **kw)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def approve(relief: Api, batch_id: str, caller=CIVIL2) -> dict:
+    response = await relief.post(f"{BATCHES}/{batch_id}/approve", caller)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def payments_of(relief: Api, batch_id: str, caller=CIVIL, **params) -> list[dict]:
+    response = await relief.get(f"{BATCHES}/{batch_id}/payments", caller, params={"limit": 200, **params})
+    assert response.status_code == 200, response.text
+    assert response.json()["next_cursor"] is None
+    return response.json()["items"]
+
+
+def result_csv(rows: list[tuple[str, ...]], header: tuple[str, ...] = ("业务参考号", "结果", "失败原因")) -> bytes:
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    return (CSV_BOM + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+async def upload_results(relief: Api, batch_id: str, content: bytes, name: str = "回盘.csv", caller=BANK, **kw):
+    return await relief.post(f"{BATCHES}/{batch_id}/results", caller, files={"file": (name, content, "text/csv")}, **kw)
+
+
+# --- the exclusive insurance ----------------------------------------------------------------------------------------
+
+POLICIES = "/api/v1/relief/insurance/policies"
+CLAIMS = "/api/v1/relief/insurance/claims"
+RELIEF_EVENTS = "/api/v1/relief/events"
+FENGDU_VILLAGE = "500230101201"
+WANZHOU_VILLAGE = "500101001201"
+
+
+def policy_body(**overrides) -> dict:
+    body = {
+        "name": "2020年建档立卡贫困户新冠肺炎专属保险",
+        "insurer": "中国人寿重庆市分公司",
+        "insured_group": "poor_household",
+        "hospitalisation_fen": 1_000_000,
+        "death_fen": 50_000_000,
+        "cover_from": "2020-01-24",
+        "cover_to": "2020-12-31",
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_policy(relief, caller=CIVIL, **overrides) -> dict:
+    response = await relief.post(POLICIES, caller, json=policy_body(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def enrol_household(relief, policy_id: str, household_id: str, person_ids=None, caller=CIVIL) -> dict:
+    body = {"household_id": household_id} if person_ids is None else {"household_id": household_id,
+                                                                      "person_ids": person_ids}  # fmt: skip
+    response = await relief.post(f"{POLICIES}/{policy_id}/enrolments/persons", caller, json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def enrol_cadre(relief, policy_id: str, cadre_id: str, caller=CIVIL) -> dict:
+    response = await relief.post(f"{POLICIES}/{policy_id}/enrolments/cadres", caller, json={"cadre_id": cadre_id})
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def listed(relief, path: str, caller=CITY_ADMIN, **params) -> list[dict]:
+    response = await relief.get(path, caller, params={"limit": 200, **params})
+    assert response.status_code == 200, response.text
+    assert response.json()["next_cursor"] is None
+    return response.json()["items"]
+
+
+async def relief_published(relief, event_type: str) -> list[dict]:
+    """The events of `event_type` relief published, newest first."""
+    return await listed(relief, RELIEF_EVENTS, CITY_ADMIN, type=event_type)
+
+
+async def relief_audit(relief, **filters) -> list[dict]:
+    return await listed(relief, RELIEF_AUDIT, AUDITOR, **filters)
+
+
+def claim_body(insured_kind: str, insured_id: str, **overrides) -> dict:
+    body = {
+        "insured_kind": insured_kind,
+        "insured_id": insured_id,
+        "kind": "hospitalisation",
+        "occurred_on": "2020-02-12",
+        "reason": "驻村期间确诊住院，县卫健委通报",
+    }
+    body.update(overrides)
+    return body
+
+
+async def open_claim(relief, insured_kind: str, insured_id: str, caller=CIVIL, **overrides) -> dict:
+    response = await relief.post(CLAIMS, caller, json=claim_body(insured_kind, insured_id, **overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def step(relief, claim_id: str, action: str, caller=CIVIL, **kwargs):
+    return await relief.post(f"{CLAIMS}/{claim_id}/{action}", caller, **kwargs)
+
+
+async def claim_of(relief, claim_id: str, caller=CITY_ADMIN) -> dict:
+    response = await relief.get(f"{CLAIMS}/{claim_id}", caller)
+    assert response.status_code == 200, response.text
+    return response.json()

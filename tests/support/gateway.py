@@ -13,7 +13,7 @@ import httpx
 from services.gateway.app import create_app
 from services.gateway.auth.service import create_client, create_user
 from services.gateway.settings import gateway_settings
-from tests.conftest import Api
+from tests.support.callers import Api
 
 
 async def add_user(

@@ -1,4 +1,6 @@
-"""Request bodies and setup helpers for registry tests."""
+"""Request bodies and setup helpers of the registry tests, used by the relief, shared and e2e tests too: checksum-valid
+ID numbers, villages, households, cadres, pairings, health events, contacts, surveys and income plans through the
+API (or straight into the test's transaction), the audit log, published events and RFC 9457 problem assertions."""
 
 import itertools
 import random
