@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 import sqlalchemy as sa
 from httpx import ASGITransport
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from shared.auth import TokenVerifier
 from shared.migrations import upgrade_async
 from shared.pii import PiiCipher
-from tests.support.callers import AUDIENCE, ISSUER, RELIEF_SERVICE, Api, Caller
+from tests.support.callers import AUDIENCE, ISSUER, RELIEF_SERVICE, Api, Caller, StaticToken
 from tests.support.database import BACKEND, POSTGRES_URL, REQUIRE_POSTGRES
 
 
@@ -181,16 +180,6 @@ async def registry(registry_app, token_for) -> AsyncIterator[Api]:
 # --- relief -----------------------------------------------------------------------------------------------------
 
 
-class _StaticToken:
-    """Client credentials stand-in for in-process tests: a real token of the relief service's own client."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    async def token(self, _http: httpx.AsyncClient) -> str:
-        return self._token
-
-
 @pytest.fixture(scope="session")
 async def relief_app(databases: Databases, verifier: TokenVerifier, registry_app, token_for):
     """Relief, calling the in-process registry (through its ASGI app) with the relief service's own token."""
@@ -203,7 +192,7 @@ async def relief_app(databases: Databases, verifier: TokenVerifier, registry_app
     os.environ["RELIEF_EVENTS_DISPATCH"] = "false"
     relief_settings.cache_clear()
     registry = RegistryClient(
-        "http://registry", transport=ASGITransport(registry_app), credentials=_StaticToken(token_for(RELIEF_SERVICE))
+        "http://registry", transport=ASGITransport(registry_app), credentials=StaticToken(token_for(RELIEF_SERVICE))
     )
     app = create_app(
         database_url=url,

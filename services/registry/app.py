@@ -4,9 +4,11 @@ from fastapi import FastAPI
 
 from services.catalog import internal_subscriptions
 from services.registry.cadres.router import router as cadres_router
-from services.registry.contacts import progress
 from services.registry.contacts.router import router as contacts_router
 from services.registry.events import receive
+from services.registry.fiveones import upkeep
+from services.registry.fiveones.router import router as fiveones_router
+from services.registry.flags.router import router as flags_router
 from services.registry.health.router import router as health_router
 from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
@@ -34,7 +36,7 @@ def create_app(
     settings = registry_settings()
     start_dispatcher, stop_dispatcher = dispatcher_hooks(events, settings, internal_subscriptions("registry"))
     start_sweeper, stop_sweeper = sweeper_hooks(settings.import_sweep_s)
-    start_build, stop_build = progress.build_hooks(settings.five_ones_build_s)
+    start_build, stop_build = upkeep.build_hooks(settings.five_ones_build_s)
     return create_service_app(
         name="registry",
         title="fupin registry 监测登记",
@@ -47,7 +49,9 @@ def create_app(
             imports_router,
             cadres_router,
             health_router,
+            flags_router,
             contacts_router,
+            fiveones_router,
             ledger_router,
             inbox_router("registry", events, receive, "registry: ledger 台账"),
             parameters_router,

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.contacts import progress
+from services.registry.fiveones import upkeep
 from services.registry.models import Cadre, Household, Pairing, Person, Region
 from shared.demo import DemoRequest
 from shared.ids import uuid7
@@ -188,7 +188,7 @@ async def load_demo(session: AsyncSession, cipher: PiiCipher, *, households: int
             persons_total += await _flush(session, household_rows, person_rows)
     persons_total += await _flush(session, household_rows, person_rows)
     cadres, pairings = await _demo_cadres(session, rng, cipher, villages, now)
-    await progress.forget(session)  # pairings written here, not through the service: the five ones build anew
+    await upkeep.forget(session)  # pairings written here, not through the service: the five ones build anew
     return DemoSummary(len(villages), households, persons_total, cadres, pairings)
 
 

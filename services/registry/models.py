@@ -139,7 +139,7 @@ class Pairing(Base):
 
 
 class FiveOnesProgress(Base):
-    """The five ones kept current (services/registry/contacts/progress.py): per pairing and campaign window start,
+    """The five ones kept current (services/registry/fiveones/upkeep.py): per pairing and campaign window start,
     the first time each item was done on or after that start (NULL: not yet). Contacts are instants; a needs survey
     or income plan on record, its date. Pairing columns are copied, so a roll-up reads this table alone."""
 
@@ -172,7 +172,8 @@ class FiveOnesTally(Base):
     """Active pairings counted per window start, county, unit (the county, or 万盛经开区 for its townships), what was
     counted (`pairing`, an item of the five, `complete`) and day: a pairing is due from its start date, an item done
     from the day it was first done (not before the pairing's start), complete from the last of its items. The
-    roll-up of a county or the city as of a day, in an open window, sums the rows up to that day (progress.py)."""
+    roll-up of a county or the city as of a day, in an open window, sums the rows up to that day
+    (fiveones/repository.py)."""
 
     __tablename__ = "five_ones_tally"
 

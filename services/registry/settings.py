@@ -12,7 +12,7 @@ class RegistrySettings(ServiceSettings):
     # seconds between two sweeps of import jobs whose process died (imports/sweep.py); 0: no sweep
     import_sweep_s: float = 60.0
     # seconds between two looks at the window in force, whose five ones' rows are built in the background if new
-    # (contacts/progress.py), the first at the start; 0: never, the first report builds them
+    # (fiveones/upkeep.py), the first at the start; 0: never, the first report builds them
     five_ones_build_s: float = 60.0
 
 

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from services.registry.contacts import fiveones, progress, repository
-from services.registry.contacts.fiveones import Campaign
 from services.registry.contacts.rollup import average, percent
-from services.registry.contacts.schemas import FiveOnesLevel
+from services.registry.fiveones import repository, rules, service, upkeep
+from services.registry.fiveones.schemas import FiveOnesLevel
+from services.registry.fiveones.service import Campaign
 from services.registry.models import FiveOnesWindow
 from shared.auth import Principal, permissions_of
 from tests.support.callers import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
@@ -277,7 +277,7 @@ async def test_rows_kept_current_record_by_record_equal_rows_built_at_once(regis
     assert [r["done"] for r in kept[3]["items"]] == [ALL, ["phone_call"]]
 
     async with registry.app.state.session_factory() as session:
-        await progress.forget(session)
+        await upkeep.forget(session)
         await session.commit()
     assert [await report(registry, **view) for view in views] == kept
 
@@ -392,18 +392,18 @@ async def test_the_tally_counts_as_the_progress_rows_do(registry):
         for as_of in [date(2020, 2, 8), date(2020, 2, 9), date(2020, 2, 11), date(2020, 2, 20), date(2020, 2, 26)]:
             for caller, region in scopes:
                 principal = principal_of(caller)
-                filters = progress.tally_filters(principal, region)
+                filters = repository.tally_filters(principal, region)
                 assert filters is not None
                 current = Campaign(as_of, start, None)
                 ctx = SimpleNamespace(principal=principal)
                 for level, by_unit in ((FiveOnesLevel.county, True), (FiveOnesLevel.city, False)):
-                    tallied = await progress.tallied(session, start, as_of, filters, by_unit=by_unit)
-                    counted = progress.counted(current.period, fiveones._filters(ctx, current, region))
-                    expected = await repository.five_ones_rollup(session, counted, fiveones.GROUPS[level])
+                    tallied = await repository.tallied(session, start, as_of, filters, by_unit=by_unit)
+                    counted = repository.counted(current.period, service.pairing_filters(ctx, current, region))
+                    expected = await repository.five_ones_rollup(session, counted, rules.GROUPS[level])
                     assert tallied == [dict(row) for row in expected], (as_of, caller, region, level)
-        assert progress.tally_filters(principal_of(HUWEI_TOWNSHIP), None) is None  # finer than a county
-        assert progress.tally_filters(principal_of(CADRE), None) is None
-        assert progress.tally_filters(principal_of(CITY_ADMIN), "500230101") is None
+        assert repository.tally_filters(principal_of(HUWEI_TOWNSHIP), None) is None  # finer than a county
+        assert repository.tally_filters(principal_of(CADRE), None) is None
+        assert repository.tally_filters(principal_of(CITY_ADMIN), "500230101") is None
 
 
 async def test_an_empty_region_has_no_percentages(registry):

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from services.registry.contacts import progress
+from services.registry.fiveones import upkeep
 from services.registry.models import (
     Cadre,
     Contact,
@@ -89,7 +89,7 @@ async def built_windows(db: Database) -> list[date]:
 async def test_the_window_in_force_is_built_at_the_start_and_a_new_one_within_the_interval(databases):
     db = await registry_with_a_pairing(databases)
     app = SimpleNamespace(state=SimpleNamespace(db=db))
-    start, stop = progress.build_hooks(0.2)
+    start, stop = upkeep.build_hooks(0.2)
     await start(app)
     try:
         for _ in range(100):
@@ -118,7 +118,7 @@ async def test_the_window_in_force_is_built_at_the_start_and_a_new_one_within_th
 async def test_nothing_is_built_at_start_when_it_is_switched_off(databases):
     db = await registry_with_a_pairing(databases)
     app = SimpleNamespace(state=SimpleNamespace(db=db))
-    start, stop = progress.build_hooks(0)
+    start, stop = upkeep.build_hooks(0)
     await start(app)
     assert app.state.five_ones_build is None
     await stop(app)
@@ -137,8 +137,8 @@ async def test_a_contact_written_before_a_build_and_counted_after_it(databases):
         writer.add(contact)
         await writer.flush()  # written, not yet committed, when the build reads the records
         async with db.sessions.begin() as builder:
-            await progress.ensure(builder, START)
-        await progress.on_contact(writer, contact)  # the build is committed: the writer counts its contact
+            await upkeep.ensure(builder, START)
+        await upkeep.on_contact(writer, contact)  # the build is committed: the writer counts its contact
         await writer.commit()
     row = await the_row(db)
     assert (row.phone_call, row.supplies_help) == (datetime(2020, 2, 10, 2, tzinfo=UTC), at)
@@ -153,11 +153,11 @@ async def test_a_build_waits_for_a_contact_being_recorded(databases):
         contact = a_contact(pairing, "prevention_education", at)
         writer.add(contact)
         await writer.flush()
-        await progress.on_contact(writer, contact)  # nothing built yet: it holds the lock, counts nothing
+        await upkeep.on_contact(writer, contact)  # nothing built yet: it holds the lock, counts nothing
 
         async def build() -> None:
             async with db.sessions.begin() as builder:
-                await progress.ensure(builder, START)
+                await upkeep.ensure(builder, START)
 
         building = asyncio.create_task(build())
         await asyncio.sleep(0.3)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from httpx import ASGITransport
@@ -19,7 +18,7 @@ from services.relief.models import DibaoStandard, PayeeAccount, Payment, Payment
 from shared.clients import RegistryClient
 from shared.ids import uuid7
 from shared.migrations import upgrade_async
-from tests.support.callers import RELIEF_SERVICE, Api
+from tests.support.callers import RELIEF_SERVICE, Api, StaticToken
 
 _serial = itertools.count(1)
 
@@ -111,14 +110,6 @@ async def ledger(relief) -> Ledger:
 # --- a relief app of its own, for truly concurrent requests ---------------------------------------------------------
 
 
-class _StaticToken:
-    def __init__(self, token: str):
-        self._token = token
-
-    async def token(self, _http: httpx.AsyncClient) -> str:
-        return self._token
-
-
 @pytest.fixture(scope="module")
 async def own_relief_url(databases, relief_app) -> str:
     """A relief database of its own (dropped with the session's databases); `relief_app` first, so the settings it
@@ -136,7 +127,7 @@ async def own_relief(own_relief_url, verifier, registry_app, token_for) -> Async
     from services.relief.app import create_app
 
     registry = RegistryClient(
-        "http://registry", transport=ASGITransport(registry_app), credentials=_StaticToken(token_for(RELIEF_SERVICE))
+        "http://registry", transport=ASGITransport(registry_app), credentials=StaticToken(token_for(RELIEF_SERVICE))
     )
     app = create_app(
         database_url=own_relief_url, verifier=verifier, cipher=registry_app.state.cipher, registry=registry

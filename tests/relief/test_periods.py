@@ -1,4 +1,4 @@
-"""RULE relief months (POLICY.md, measure 2), with worked examples written from the rule.
+"""RULE relief months (the notice's measure 2), with worked examples written from the rule.
 
 Period k covers [d + (k−1) months, d + k months), months counted from d itself with the day clamped to the month's
 end; entitled: every period starting on or before D (discharge or death), or, while open, every period started by

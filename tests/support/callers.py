@@ -60,3 +60,13 @@ class Api:
 
     async def patch(self, path: str, caller: Caller | None = CITY_ADMIN, **kwargs) -> httpx.Response:
         return await self.request("PATCH", path, caller, **kwargs)
+
+
+class StaticToken:
+    """Client credentials stand-in for in-process tests: a real token of the relief service's own client."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    async def token(self, _http: httpx.AsyncClient) -> str:
+        return self._token

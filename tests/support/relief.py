@@ -4,7 +4,6 @@ relief's transaction; payment batches made, approved and settled through the API
 policies, enrolments and claims."""
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -15,6 +14,7 @@ from shared.clients import RegistryClient
 from shared.events import SIGNATURE_HEADER, sign
 from shared.settings import common_settings
 from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, Api
+from tests.support.gateway import closed_port
 from tests.support.registry import make_household, published, record_health
 
 # --- standards, the inbox and cases ---------------------------------------------------------------------------------
@@ -124,13 +124,6 @@ async def pay_line(
         await session.flush()
         session.add(line)
         await session.commit()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @asynccontextmanager

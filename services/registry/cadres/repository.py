@@ -80,3 +80,8 @@ async def list_pairings(
 async def add(session: AsyncSession, row: object) -> None:
     session.add(row)
     await session.flush()
+
+
+async def cadre_of_user(session: AsyncSession, username: str) -> Cadre | None:
+    """The cadre record whose login is `username`, if any."""
+    return await session.scalar(sa.select(Cadre).where(Cadre.username == username))

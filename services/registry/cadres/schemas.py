@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.registry.fiveones.schemas import FiveOnesPairing, WindowOut
+from services.registry.records.schemas import Notes, Temperature
 from shared.schemas.common import Patch, Phone, RegionCode
 
 
@@ -64,3 +66,42 @@ class PairingOut(BaseModel):
     end_date: date | None
     active: bool
     updated_at: datetime
+
+
+# --- a cadre's to-do list (measure 6) ----------------------------------------------------------------------------
+
+
+class CadreTodo(BaseModel):
+    """A cadre's to-do list: each paired household with its missing items, unfinished ones first."""
+
+    cadre_id: str
+    cadre_name: str
+    as_of: date
+    window: WindowOut
+    households: list[FiveOnesPairing]
+
+
+# --- cadre health checks (measure 21) -----------------------------------------------------------------------------
+
+
+class HealthCheckCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"checked_on": "2020-02-14", "temperature_c": 36.5, "healthy": True}]},
+    )
+
+    checked_on: date = Field(description="检查日期 Date")
+    temperature_c: Temperature | None = None
+    healthy: bool = Field(description="身体状况正常 Healthy")
+    notes: Notes
+
+
+class HealthCheckOut(BaseModel):
+    id: str
+    cadre_id: str
+    checked_on: date
+    temperature_c: float | None
+    healthy: bool
+    notes: str | None
+    recorded_by: str
+    created_at: datetime

@@ -1,12 +1,21 @@
-"""Rules for assistance cadres (帮扶干部) and their pairings with households (结对帮扶)."""
+"""Rules for assistance cadres (帮扶干部), their pairings with households (结对帮扶), a cadre's to-do list of the five
+ones (measure 6) and cadres' health checks (measure 21)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.cadres import repository
-from services.registry.cadres.schemas import CadreCreate, CadreUpdate, PairingCreate, PairingEnd, PairingOut
-from services.registry.contacts import progress
+from services.registry.cadres.schemas import (
+    CadreCreate,
+    CadreTodo,
+    CadreUpdate,
+    HealthCheckCreate,
+    HealthCheckOut,
+    PairingCreate,
+    PairingEnd,
+    PairingOut,
+)
 from services.registry.errors import (
     CadreInactive,
     CadreNotFound,
@@ -19,11 +28,16 @@ from services.registry.errors import (
     PairingNotFound,
     RegionNotFound,
 )
+from services.registry.fiveones import service as fiveones
+from services.registry.fiveones import upkeep
 from services.registry.households import repository as households
-from services.registry.models import Cadre, Pairing
+from services.registry.models import Cadre, CadreHealthCheck, Pairing
+from services.registry.models import FiveOnesProgress as Progress
+from services.registry.records.service import degrees, keep, listed, tenths
 from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
 from shared.context import Ctx
+from shared.dates import not_in_future
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import CadreOut
 
@@ -93,15 +107,16 @@ async def create_cadre(ctx: Ctx, body: CadreCreate) -> CadreOut:
     return cadre_out(ctx, cadre)
 
 
-async def _cadre(ctx: Ctx, cadre_id: str) -> Cadre:
+async def cadre_in_scope(ctx: Ctx, cadre_id: str, field: str | None = None) -> Cadre:
+    """The cadre in the caller's scope, else not found (on `field` when the id came in a request body)."""
     cadre = await repository.get_cadre(ctx.session, cadre_id, cadre_scope(ctx.principal))
     if cadre is None:
-        raise CadreNotFound()
+        raise CadreNotFound(field=field)
     return cadre
 
 
 async def get_cadre(ctx: Ctx, cadre_id: str) -> CadreOut:
-    cadre = await _cadre(ctx, cadre_id)
+    cadre = await cadre_in_scope(ctx, cadre_id)
     if cadre.phone_enc:
         await ctx.audit_pii_read("cadre", [cadre.id])
     return cadre_out(ctx, cadre)
@@ -118,7 +133,7 @@ async def list_cadres(ctx: Ctx, page: PageParams, *, active: bool | None) -> Pag
 
 
 async def update_cadre(ctx: Ctx, cadre_id: str, body: CadreUpdate) -> CadreOut:
-    cadre = await _cadre(ctx, cadre_id)
+    cadre = await cadre_in_scope(ctx, cadre_id)
     recorded = ctx.apply(cadre, body.model_dump(exclude_unset=True))
     await ctx.session.flush()
     await ctx.audit.record(
@@ -133,9 +148,7 @@ async def update_cadre(ctx: Ctx, cadre_id: str, body: CadreUpdate) -> CadreOut:
 
 
 async def create_pairing(ctx: Ctx, body: PairingCreate) -> PairingOut:
-    cadre = await repository.get_cadre(ctx.session, body.cadre_id, cadre_scope(ctx.principal))
-    if cadre is None:
-        raise CadreNotFound(field="cadre_id")
+    cadre = await cadre_in_scope(ctx, body.cadre_id, "cadre_id")
     if not cadre.active:
         raise CadreInactive(field="cadre_id")
     household = await households.get_household(ctx.session, body.household_id, household_scope(ctx.principal))
@@ -154,7 +167,7 @@ async def create_pairing(ctx: Ctx, body: PairingCreate) -> PairingOut:
         await repository.add(ctx.session, pairing)
     except IntegrityError as exc:
         raise PairingExists(field="household_id") from exc
-    await progress.on_pairing_created(ctx.session, pairing)
+    await upkeep.on_pairing_created(ctx.session, pairing)
     await ctx.audit.record(
         ctx.principal,
         action="pairing.create",
@@ -188,7 +201,7 @@ async def end_pairing(ctx: Ctx, pairing_id: str, body: PairingEnd) -> PairingOut
     pairing.end_date = body.end_date
     pairing.updated_at = datetime.now(UTC)
     await ctx.session.flush()
-    await progress.on_pairing_ended(ctx.session, pairing)
+    await upkeep.on_pairing_ended(ctx.session, pairing)
     await ctx.audit.record(
         ctx.principal,
         action="pairing.end",
@@ -215,3 +228,71 @@ async def list_pairings(
     )
     kept, cursor = page_of(rows, page.limit, lambda r: {"id": r[0].id})
     return Page[PairingOut](items=[pairing_out(r) for r in kept], next_cursor=cursor)
+
+
+# --- a cadre's to-do list of the five ones (measure 6) ---------------------------------------------------------
+
+
+async def _todo(ctx: Ctx, cadre: Cadre, current: fiveones.Campaign) -> CadreTodo:
+    """Unfinished households first; among them not-yet-lifted ones (the notice's priority), then the most missing."""
+    rows = await fiveones.picked(
+        ctx, current, fiveones.pairing_filters(ctx, current, None, Progress.cadre_id == cadre.id)
+    )
+    households = sorted(
+        (fiveones.pairing_out(row) for row in rows),
+        key=lambda p: (p.complete, p.household_status != "not_lifted", -len(p.missing), p.household_no),
+    )
+    return CadreTodo(
+        cadre_id=cadre.id, cadre_name=cadre.name, as_of=current.as_of, window=current.window, households=households
+    )
+
+
+async def cadre_todo(ctx: Ctx, cadre_id: str, as_of: date | None) -> CadreTodo:
+    current = await fiveones.campaign(ctx, as_of)
+    return await _todo(ctx, await cadre_in_scope(ctx, cadre_id), current)
+
+
+async def my_todo(ctx: Ctx, as_of: date | None) -> CadreTodo:
+    """The to-do list of the cadre whose login is the caller."""
+    current = await fiveones.campaign(ctx, as_of)
+    cadre = await repository.cadre_of_user(ctx.session, ctx.principal.subject)
+    if cadre is None:
+        raise CadreNotFound()
+    return await _todo(ctx, cadre, current)
+
+
+# --- health checks (measure 21) ---------------------------------------------------------------------------
+
+
+def health_check_out(check: CadreHealthCheck) -> HealthCheckOut:
+    return HealthCheckOut(
+        id=check.id,
+        cadre_id=check.cadre_id,
+        checked_on=check.checked_on,
+        temperature_c=degrees(check.temperature_dc),
+        healthy=check.healthy,
+        notes=check.notes,
+        recorded_by=check.recorded_by,
+        created_at=check.created_at,
+    )
+
+
+async def record_health_check(ctx: Ctx, cadre_id: str, body: HealthCheckCreate) -> HealthCheckOut:
+    not_in_future(body.checked_on, "checked_on")
+    cadre = await cadre_in_scope(ctx, cadre_id)
+    check = CadreHealthCheck(
+        cadre_id=cadre.id,
+        county_code=cadre.county_code,
+        checked_on=body.checked_on,
+        temperature_dc=tenths(body.temperature_c),
+        healthy=body.healthy,
+        notes=body.notes,
+        recorded_by=ctx.principal.subject,
+    )
+    await keep(ctx, check, entity="cadre_health_check", details=body.model_dump(mode="json"))
+    return health_check_out(check)
+
+
+async def health_checks(ctx: Ctx, cadre_id: str, page: PageParams) -> Page[HealthCheckOut]:
+    await cadre_in_scope(ctx, cadre_id)
+    return await listed(ctx, CadreHealthCheck.checked_on, page, health_check_out, cadre_id=cadre_id)

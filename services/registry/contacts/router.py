@@ -1,4 +1,4 @@
-"""Contacts, the five ones, needs surveys, income plans, isolation check-ins, clean-ups, impact surveys."""
+"""Contacts, needs surveys, income plans, clean-ups, impact surveys."""
 
 from datetime import date
 from typing import Annotated
@@ -6,10 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from services.registry.contacts import fiveones, service
+from services.registry.contacts import service
 from services.registry.contacts.schemas import (
     CAMPAIGN_PATTERN,
-    CadreTodo,
     Channel,
     CleanupOut,
     CleanupSet,
@@ -17,38 +16,23 @@ from services.registry.contacts.schemas import (
     ContactCreate,
     ContactKind,
     ContactOut,
-    FiveOnesLevel,
-    FiveOnesReport,
-    HealthCheckCreate,
-    HealthCheckOut,
     ImpactSummary,
     ImpactSurveyCreate,
     ImpactSurveyOut,
     IncomePlanCreate,
     IncomePlanOut,
-    IsolationCheckinCreate,
-    IsolationCheckinOut,
     NeedsSurveyCreate,
     NeedsSurveyOut,
     RollupLevel,
 )
+from services.registry.records.schemas import Region
 from shared.context import context_for
-from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: contacts 帮扶联系"])
 Reader = context_for("registry:read")
 Recorder = context_for("contacts:record")
-Region = Annotated[
-    str | None,
-    Query(
-        max_length=12, description="行政区划代码（含下级，万盛经开区为 wansheng） Region code, with everything below it"
-    ),
-]
-AsOf = Annotated[
-    date | None, Query(description="统计截止日（默认今天） Count up to this Asia/Shanghai date (today by default)")
-]
 Since = Annotated[date | None, Query(alias="from", description="起始日期（含） From this date, included")]
 Until = Annotated[date | None, Query(alias="to", description="截止日期（含） To this date, included")]
 CAMPAIGN = "整治活动代号（字母、数字、- 和 _） Campaign code: letters, digits, - and _"
@@ -133,74 +117,6 @@ async def income_plans(household_id: str, ctx: Reader, page: Paging) -> Page[Inc
     return await service.income_plans(ctx, household_id, page)
 
 
-# --- the five ones (measure 6) ----------------------------------------------------------------------------------
-
-
-@router.get("/five-ones", operation_id="registry_five_ones", response_model=FiveOnesReport)
-async def five_ones(
-    ctx: Reader,
-    page: Paging,
-    region: Region = None,
-    as_of: AsOf = None,
-    level: Annotated[
-        FiveOnesLevel, Query(description="每个结对，或按干部、乡镇、区县、全市汇总 Per pairing, or rolled up")
-    ] = FiveOnesLevel.pairing,
-    complete: Annotated[
-        bool | None, Query(description="仅列全部完成（true）或未完成（false）的结对 Pairings complete or not")
-    ] = None,
-):
-    """The five ones: per pairing (paged) or rolled up per cadre, township, county or city “五个一”完成情况"""
-    return await fiveones.five_ones(ctx, page, level=level, region=region, as_of=as_of, complete=complete)
-
-
-@router.get(
-    "/five-ones.xlsx",
-    operation_id="registry_five_ones_xlsx",
-    response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
-)
-async def five_ones_xlsx(ctx: Reader, region: Region = None, as_of: AsOf = None) -> Response:
-    """A region's five-ones table as an Excel workbook, one row per pairing 导出“五个一”台账"""
-    filename, headers, rows = await fiveones.five_ones_table(ctx, region=region, as_of=as_of)
-    return xlsx_response(filename, "五个一", headers, rows)
-
-
-@router.get("/cadres/{cadre_id}/todo", operation_id="registry_cadre_todo", response_model=CadreTodo)
-async def cadre_todo(cadre_id: str, ctx: Reader, as_of: AsOf = None) -> CadreTodo:
-    """A cadre's to-do list: each paired household with its missing items 帮扶干部待办"""
-    return await fiveones.cadre_todo(ctx, cadre_id, as_of)
-
-
-@router.get("/me/todo", operation_id="registry_my_todo", response_model=CadreTodo)
-async def my_todo(ctx: Reader, as_of: AsOf = None) -> CadreTodo:
-    """The calling cadre's to-do list 我的待办"""
-    return await fiveones.my_todo(ctx, as_of)
-
-
-# --- isolation check-ins (measure 7) ----------------------------------------------------------------------------
-
-
-@router.post(
-    "/persons/{person_id}/isolation-checkins",
-    operation_id="registry_record_isolation_checkin",
-    response_model=IsolationCheckinOut,
-    status_code=201,
-)
-async def record_checkin(person_id: str, body: IsolationCheckinCreate, ctx: Recorder, idem: IdempotencyDep):
-    """Record a day's check-in of a suspected or isolated person, one per day 隔离人员每日随访"""
-    return await idem.run(ctx.principal, 201, lambda: service.record_checkin(ctx, person_id, body))
-
-
-@router.get(
-    "/persons/{person_id}/isolation-checkins",
-    operation_id="registry_list_isolation_checkins",
-    response_model=Page[IsolationCheckinOut],
-)
-async def checkins(person_id: str, ctx: Reader, page: Paging) -> Page[IsolationCheckinOut]:
-    """A person's check-ins, newest day first 隔离人员随访记录"""
-    return await service.checkins(ctx, person_id, page)
-
-
 # --- clean-ups (measure 8) --------------------------------------------------------------------------------------
 
 
@@ -276,27 +192,3 @@ async def impact_summary(
 ) -> ImpactSummary:
     """Impact surveys aggregated per region, each household by its latest survey 疫情影响调查汇总"""
     return await service.impact_summary(ctx, region=region, level=level, since=since, until=until)
-
-
-# --- cadre health checks (measure 21) ---------------------------------------------------------------------------
-
-
-@router.post(
-    "/cadres/{cadre_id}/health-checks",
-    operation_id="registry_record_cadre_health_check",
-    response_model=HealthCheckOut,
-    status_code=201,
-)
-async def record_health_check(cadre_id: str, body: HealthCheckCreate, ctx: Recorder, idem: IdempotencyDep):
-    """Record a front-line cadre's health check 记录帮扶干部健康检查"""
-    return await idem.run(ctx.principal, 201, lambda: service.record_health_check(ctx, cadre_id, body))
-
-
-@router.get(
-    "/cadres/{cadre_id}/health-checks",
-    operation_id="registry_list_cadre_health_checks",
-    response_model=Page[HealthCheckOut],
-)
-async def health_checks(cadre_id: str, ctx: Reader, page: Paging) -> Page[HealthCheckOut]:
-    """A cadre's health checks, newest first 帮扶干部健康检查记录"""
-    return await service.health_checks(ctx, cadre_id, page)

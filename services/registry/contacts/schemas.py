@@ -1,32 +1,13 @@
-"""Requests and answers of the contact log, the five ones, isolation check-ins, clean-ups, surveys, health checks."""
+"""Requests and answers of the contact log, needs surveys, income plans, clean-ups and impact surveys."""
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-T = TypeVar("T")
-# Nothing in this registry happened before 2000; an earlier instant is a typing error (and year 1 cannot be stored).
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+from services.registry.records.schemas import EARLIEST, Notes, unique
 
-
-def _unique(values: list[T]) -> list[T]:
-    return list(dict.fromkeys(values))
-
-
-Notes = Annotated[str | None, Field(None, max_length=2000, description="备注 Notes")]
-Temperature = Annotated[
-    Decimal,
-    Field(
-        ge=34,
-        le=43,
-        decimal_places=1,
-        description="体温（℃，一位小数） Temperature in °C, one decimal",
-        examples=[36.8],
-    ),
-]
 CadreRef = Annotated[
     str | None,
     Field(
@@ -85,14 +66,6 @@ class IncomeMeasureKind(StrEnum):
     other = "other"  # 其他
 
 
-class Symptom(StrEnum):
-    fever = "fever"  # 发热
-    cough = "cough"  # 咳嗽
-    fatigue = "fatigue"  # 乏力
-    breathing = "breathing"  # 呼吸困难
-    other = "other"  # 其他
-
-
 class SurveyMethod(StrEnum):
     """调查方式"""
 
@@ -107,24 +80,6 @@ class IncomeExpectation(StrEnum):
     increase = "increase"  # 增加
     same = "same"  # 持平
     decrease = "decrease"  # 减少
-
-
-class FiveOnesItem(StrEnum):
-    """“五个一”帮扶事项"""
-
-    phone_call = "phone_call"  # 打一个电话
-    prevention_education = "prevention_education"  # 进行一次疫情防控知识宣传
-    supplies_help = "supplies_help"  # 帮助购买或赠送防护用品
-    needs_survey = "needs_survey"  # 开展一次脱贫需求调查
-    income_plan = "income_plan"  # 制定一个脱贫增收计划
-
-
-class FiveOnesLevel(StrEnum):
-    pairing = "pairing"
-    cadre = "cadre"
-    township = "township"
-    county = "county"
-    city = "city"
 
 
 class RollupLevel(StrEnum):
@@ -190,7 +145,7 @@ class NeedsSurveyCreate(BaseModel):
     )
 
     surveyed_on: date = Field(description="调查日期 Survey date")
-    needs: Annotated[list[Need], AfterValidator(_unique)] = Field(
+    needs: Annotated[list[Need], AfterValidator(unique)] = Field(
         min_length=1, max_length=16, description="脱贫需求 Needs"
     )
     difficulties: str | None = Field(None, max_length=2000, description="当前困难 Current difficulties")
@@ -248,131 +203,6 @@ class IncomePlanOut(BaseModel):
     planned_on: date
     measures: list[IncomeMeasure]
     expected_income_fen: int = Field(description="各项预计增收之和（分） Sum of the measures' expected income, fen")
-    recorded_by: str
-    created_at: datetime
-
-
-# --- the five ones (measure 6) ----------------------------------------------------------------------------------
-
-
-class WindowOut(BaseModel):
-    start: date
-    end: date | None = Field(description="为空表示未结束 Null while the campaign is open")
-
-
-class FiveOnesPairing(BaseModel):
-    """One pairing's five items: which are done in the window and which are missing."""
-
-    pairing_id: str
-    cadre_id: str
-    cadre_name: str
-    household_id: str
-    household_no: str
-    head_name: str
-    village_code: str
-    household_status: str = Field(description="贫困状态；帮购防护物资优先未脱贫户 Poverty status (not_lifted first)")
-    done: list[FiveOnesItem]
-    missing: list[FiveOnesItem]
-    complete: bool
-
-
-class FiveOnesCounts(BaseModel):
-    pairings: int = Field(description="结对数 Active pairings")
-    pairings_complete: int = Field(description="五项全部完成的结对数 Pairings with all five items done")
-    pairings_complete_pct: float | None = Field(description="完成率（%，一位小数） Share complete, %, one decimal")
-    items_due: int = Field(description="应完成事项数（结对数×5） Items due, five per pairing")
-    items_done: int
-    items_done_pct: float | None
-    by_item: dict[FiveOnesItem, int] = Field(description="各事项已完成的结对数 Pairings with each item done")
-
-
-class FiveOnesRow(FiveOnesCounts):
-    code: str = Field(description="干部编号或行政区划代码 Cadre id or region code", examples=["500230"])
-    name: str | None = Field(examples=["丰都县"])
-
-
-class FiveOnesPairings(BaseModel):
-    level: Literal["pairing"]
-    as_of: date
-    window: WindowOut
-    items: list[FiveOnesPairing]
-    next_cursor: str | None = None
-
-
-class FiveOnesRollup(BaseModel):
-    level: Literal["cadre", "township", "county", "city"]
-    as_of: date
-    window: WindowOut
-    total: FiveOnesCounts
-    items: list[FiveOnesRow]
-
-
-FiveOnesReport = Annotated[FiveOnesPairings | FiveOnesRollup, Field(discriminator="level")]
-
-
-class CadreTodo(BaseModel):
-    """A cadre's to-do list: each paired household with its missing items, unfinished ones first."""
-
-    cadre_id: str
-    cadre_name: str
-    as_of: date
-    window: WindowOut
-    households: list[FiveOnesPairing]
-
-
-# --- isolation check-ins (measure 7) ------------------------------------------------------------------------------
-
-
-class IsolationCheckinCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "checked_on": "2020-02-14",
-                    "temperature_c": 36.8,
-                    "symptoms": [],
-                    "living_needs": "需代购大米",
-                    "counselling": True,
-                    "stays_home": True,
-                    "no_gatherings": True,
-                    "temperature_taken": True,
-                    "mask_worn": True,
-                    "help_given": "已代购大米 25 公斤",
-                }
-            ]
-        },
-    )
-
-    checked_on: date = Field(description="随访日期，每人每天一次 Date; one check-in per person and day")
-    temperature_c: Temperature | None = None
-    symptoms: Annotated[list[Symptom], AfterValidator(_unique)] = Field(
-        default_factory=list, max_length=5, description="症状 Symptoms"
-    )
-    living_needs: str | None = Field(None, max_length=2000, description="生活需求 Living needs")
-    counselling: bool = Field(False, description="是否开展心理疏导 Counselling given")
-    stays_home: bool = Field(description="不外出 Stays home")
-    no_gatherings: bool = Field(description="不聚集 No gatherings")
-    temperature_taken: bool = Field(description="量体温 Takes the temperature")
-    mask_worn: bool = Field(description="戴口罩 Wears a mask")
-    help_given: str | None = Field(None, max_length=2000, description="帮助解决的困难 Help given")
-
-
-class IsolationCheckinOut(BaseModel):
-    id: str
-    person_id: str
-    household_id: str
-    checked_on: date
-    temperature_c: float | None
-    symptoms: list[Symptom]
-    living_needs: str | None
-    counselling: bool
-    stays_home: bool
-    no_gatherings: bool
-    temperature_taken: bool
-    mask_worn: bool
-    rules_kept: bool = Field(description="四项措施均已落实 All four rules kept")
-    help_given: str | None
     recorded_by: str
     created_at: datetime
 
@@ -491,29 +321,3 @@ class ImpactSummary(BaseModel):
     level: RollupLevel
     total: ImpactCounts
     items: list[ImpactCounts]
-
-
-# --- cadre health checks (measure 21) -----------------------------------------------------------------------------
-
-
-class HealthCheckCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"checked_on": "2020-02-14", "temperature_c": 36.5, "healthy": True}]},
-    )
-
-    checked_on: date = Field(description="检查日期 Date")
-    temperature_c: Temperature | None = None
-    healthy: bool = Field(description="身体状况正常 Healthy")
-    notes: Notes
-
-
-class HealthCheckOut(BaseModel):
-    id: str
-    cadre_id: str
-    checked_on: date
-    temperature_c: float | None
-    healthy: bool
-    notes: str | None
-    recorded_by: str
-    created_at: datetime

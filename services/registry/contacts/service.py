@@ -1,5 +1,4 @@
-"""Rules of the contact log (measure 5), needs surveys and income plans (6), isolation check-ins (7), clean-ups (8),
-impact surveys (19) and cadre health checks (21).
+"""Rules of the contact log (measure 5), needs surveys and income plans (6), clean-ups (8) and impact surveys (19).
 
 Every record is audited; a record about a household goes into its ledger (台账) in the same transaction: a contact
 as the `contact.recorded` event, the others as ledger notes (no other service subscribes to them).
@@ -7,17 +6,15 @@ as the `contact.recorded` event, the others as ledger notes (no other service su
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute
 
 from services.registry.cadres import repository as cadres
-from services.registry.contacts import progress, repository
-from services.registry.contacts.errors import CheckinExists, VisitRefused
+from services.registry.cadres.service import cadre_in_scope
+from services.registry.contacts import repository
+from services.registry.contacts.errors import VisitRefused
 from services.registry.contacts.rollup import average, percent, summed
 from services.registry.contacts.schemas import (
     Channel,
@@ -28,16 +25,12 @@ from services.registry.contacts.schemas import (
     ContactCreate,
     ContactKind,
     ContactOut,
-    HealthCheckCreate,
-    HealthCheckOut,
     ImpactCounts,
     ImpactSummary,
     ImpactSurveyCreate,
     ImpactSurveyOut,
     IncomePlanCreate,
     IncomePlanOut,
-    IsolationCheckinCreate,
-    IsolationCheckinOut,
     Need,
     NeedsSurveyCreate,
     NeedsSurveyOut,
@@ -45,23 +38,17 @@ from services.registry.contacts.schemas import (
     SurveyMethod,
 )
 from services.registry.contacts.scope import in_region, narrowing, record_scope, region_group
-from services.registry.errors import CadreInactive, CadreNotFound, HouseholdNotFound
-from services.registry.events import emit, note
+from services.registry.errors import CadreInactive, HouseholdNotFound
+from services.registry.events import emit
+from services.registry.fiveones import upkeep
 from services.registry.flags.repository import no_team_entry
 from services.registry.households import repository as households
-from services.registry.households.service import household_in_scope, person_in_scope
-from services.registry.models import (
-    Cadre,
-    CadreHealthCheck,
-    Cleanup,
-    Contact,
-    Household,
-    ImpactSurvey,
-    IncomePlan,
-    IsolationCheckin,
-    NeedsSurvey,
-)
-from services.registry.scope import cadre_scope, household_scope
+from services.registry.households.service import household_in_scope
+from services.registry.models import Cadre, Cleanup, Contact, Household, ImpactSurvey, IncomePlan, NeedsSurvey
+from services.registry.records.repository import day_end, day_start, newest_first
+from services.registry.records.service import keep, listed
+from services.registry.regions import repository as regions
+from services.registry.scope import household_scope
 from shared.audit import diff
 from shared.context import Ctx
 from shared.dates import not_in_future
@@ -87,16 +74,6 @@ NEED_ZH = {
 }  # fmt: skip
 METHOD_ZH = {SurveyMethod.phone: "电话了解", SurveyMethod.online: "网上问卷", SurveyMethod.data_comparison: "数据比对"}
 
-Out = TypeVar("Out", bound=BaseModel)
-
-
-def tenths(value: Decimal | None) -> int | None:
-    return None if value is None else int(value * 10)
-
-
-def degrees(value: int | None) -> float | None:
-    return None if value is None else value / 10
-
 
 def _located(ctx: Ctx, household: Household) -> dict[str, str]:
     return {
@@ -107,47 +84,11 @@ def _located(ctx: Ctx, household: Household) -> dict[str, str]:
     }
 
 
-async def _keep(ctx: Ctx, row: Any, *, entity: str, details: dict[str, Any], summary: str | None = None) -> None:
-    """Save a record, audit it, and note it in its household's ledger when given a summary."""
-    await repository.add(ctx.session, row)
-    await ctx.audit.record(
-        ctx.principal,
-        action=f"{entity}.create",
-        entity=entity,
-        entity_id=row.id,
-        county_code=row.county_code,
-        changes=details,
-    )
-    if summary is not None:
-        note(
-            ctx.session,
-            household_id=row.household_id,
-            county_code=row.county_code,
-            event_type=f"{entity}.recorded",
-            summary=summary,
-            details={"id": row.id, **details},
-        )
-
-
-async def _page(
-    ctx: Ctx, at: InstrumentedAttribute, page: PageParams, out: Callable[[Any], Out], **equals: str
-) -> Page[Out]:
-    rows, cursor = await repository.newest_first(ctx.session, repository.records(at, **equals), at, page)
-    return Page(items=[out(row[0]) for row in rows], next_cursor=cursor)
-
-
-async def cadre_in_scope(ctx: Ctx, cadre_id: str, field: str | None = None) -> Cadre:
-    cadre = await cadres.get_cadre(ctx.session, cadre_id, cadre_scope(ctx.principal))
-    if cadre is None:
-        raise CadreNotFound(field=field)
-    return cadre
-
-
 async def _cadre_for(ctx: Ctx, cadre_id: str | None) -> Cadre | None:
     """Who a record is by: the cadre named (in the caller's scope, active), else the caller's own cadre record,
     else nobody (an officer recording for the office)."""
     if cadre_id is None:
-        cadre = await repository.cadre_of_user(ctx.session, ctx.principal.subject)
+        cadre = await cadres.cadre_of_user(ctx.session, ctx.principal.subject)
         if cadre is None:
             return None
     else:
@@ -195,8 +136,8 @@ async def record_contact(ctx: Ctx, body: ContactCreate) -> ContactOut:
         contacted_at=body.contacted_at,
         notes=body.notes,
     )
-    await _keep(ctx, contact, entity="contact", details={**body.model_dump(mode="json"), "cadre_id": contact.cadre_id})
-    await progress.on_contact(ctx.session, contact)
+    await keep(ctx, contact, entity="contact", details={**body.model_dump(mode="json"), "cadre_id": contact.cadre_id})
+    await upkeep.on_contact(ctx.session, contact)
     who = cadre.name if cadre else ctx.principal.name or ctx.principal.subject
     await emit(
         ctx.session,
@@ -236,10 +177,10 @@ async def list_contacts(
         cadre_id=cadre_id,
         kind=kind,
         channel=channel,
-        since=repository.day_start(since) if since else None,
-        until=repository.day_end(until) if until else None,
+        since=day_start(since) if since else None,
+        until=day_end(until) if until else None,
     )
-    rows, cursor = await repository.newest_first(ctx.session, query, Contact.contacted_at, page)
+    rows, cursor = await newest_first(ctx.session, query, Contact.contacted_at, page)
     return Page[ContactOut](items=[contact_out(contact, name) for contact, name in rows], next_cursor=cursor)
 
 
@@ -264,14 +205,14 @@ async def record_needs_survey(ctx: Ctx, household_id: str, body: NeedsSurveyCrea
     )
     needs = "、".join(NEED_ZH[need] for need in body.needs)
     details = {**body.model_dump(mode="json"), "cadre_id": survey.cadre_id}
-    await _keep(ctx, survey, entity="needs_survey", details=details, summary=f"脱贫需求调查：{needs}")
-    await progress.on_record(ctx.session, survey)
+    await keep(ctx, survey, entity="needs_survey", details=details, summary=f"脱贫需求调查：{needs}")
+    await upkeep.on_record(ctx.session, survey)
     return NeedsSurveyOut.model_validate(survey)
 
 
 async def needs_surveys(ctx: Ctx, household_id: str, page: PageParams) -> Page[NeedsSurveyOut]:
     await household_in_scope(ctx, household_id)
-    return await _page(ctx, NeedsSurvey.surveyed_on, page, NeedsSurveyOut.model_validate, household_id=household_id)
+    return await listed(ctx, NeedsSurvey.surveyed_on, page, NeedsSurveyOut.model_validate, household_id=household_id)
 
 
 async def record_income_plan(ctx: Ctx, household_id: str, body: IncomePlanCreate) -> IncomePlanOut:
@@ -288,74 +229,14 @@ async def record_income_plan(ctx: Ctx, household_id: str, body: IncomePlanCreate
     )
     details = {**body.model_dump(mode="json"), "cadre_id": plan.cadre_id}
     summary = f"脱贫增收计划：{len(body.measures)} 项措施，预计增收 {yuan(plan.expected_income_fen, grouped=True)} 元"
-    await _keep(ctx, plan, entity="income_plan", details=details, summary=summary)
-    await progress.on_record(ctx.session, plan)
+    await keep(ctx, plan, entity="income_plan", details=details, summary=summary)
+    await upkeep.on_record(ctx.session, plan)
     return IncomePlanOut.model_validate(plan)
 
 
 async def income_plans(ctx: Ctx, household_id: str, page: PageParams) -> Page[IncomePlanOut]:
     await household_in_scope(ctx, household_id)
-    return await _page(ctx, IncomePlan.planned_on, page, IncomePlanOut.model_validate, household_id=household_id)
-
-
-# --- isolation check-ins (measure 7) ----------------------------------------------------------------------------
-
-
-def checkin_out(checkin: IsolationCheckin) -> IsolationCheckinOut:
-    rules = (checkin.stays_home, checkin.no_gatherings, checkin.temperature_taken, checkin.mask_worn)
-    return IsolationCheckinOut(
-        id=checkin.id,
-        person_id=checkin.person_id,
-        household_id=checkin.household_id,
-        checked_on=checkin.checked_on,
-        temperature_c=degrees(checkin.temperature_dc),
-        symptoms=checkin.symptoms,
-        living_needs=checkin.living_needs,
-        counselling=checkin.counselling,
-        stays_home=checkin.stays_home,
-        no_gatherings=checkin.no_gatherings,
-        temperature_taken=checkin.temperature_taken,
-        mask_worn=checkin.mask_worn,
-        rules_kept=all(rules),
-        help_given=checkin.help_given,
-        recorded_by=checkin.recorded_by,
-        created_at=checkin.created_at,
-    )
-
-
-async def record_checkin(ctx: Ctx, person_id: str, body: IsolationCheckinCreate) -> IsolationCheckinOut:
-    """One check-in per person and day."""
-    not_in_future(body.checked_on, "checked_on")
-    person = await person_in_scope(ctx, person_id)
-    if await repository.checkin_exists(ctx.session, person.id, body.checked_on):
-        raise CheckinExists(field="checked_on")
-    fields = body.model_dump(exclude={"temperature_c"})
-    checkin = IsolationCheckin(
-        **fields,
-        person_id=person.id,
-        household_id=person.household_id,
-        county_code=person.county_code,
-        township_code=person.township_code,
-        temperature_dc=tenths(body.temperature_c),
-        recorded_by=ctx.principal.subject,
-    )
-    temperature = f"，体温 {body.temperature_c}℃" if body.temperature_c is not None else ""
-    try:
-        await _keep(
-            ctx,
-            checkin,
-            entity="isolation_checkin",
-            details={**body.model_dump(mode="json"), "person_id": person.id},
-            summary=f"隔离人员随访：{person.name}{temperature}",
-        )
-    except IntegrityError as exc:  # a concurrent request recorded the same day first
-        raise CheckinExists(field="checked_on") from exc
-    return checkin_out(checkin)
-
-
-async def checkins(ctx: Ctx, person_id: str, page: PageParams) -> Page[IsolationCheckinOut]:
-    await person_in_scope(ctx, person_id)
-    return await _page(ctx, IsolationCheckin.checked_on, page, checkin_out, person_id=person_id)
+    return await listed(ctx, IncomePlan.planned_on, page, IncomePlanOut.model_validate, household_id=household_id)
 
 
 # --- clean-ups (measure 8) --------------------------------------------------------------------------------------
@@ -370,7 +251,7 @@ async def set_cleanup(ctx: Ctx, household_id: str, campaign: str, body: CleanupS
     if cleanup is None:
         cleanup = Cleanup(**_located(ctx, household), campaign=campaign, done_on=body.done_on, notes=body.notes)
         try:
-            await _keep(ctx, cleanup, entity="cleanup", details=details, summary=f"房前屋后大扫除（{campaign}）")
+            await keep(ctx, cleanup, entity="cleanup", details=details, summary=f"房前屋后大扫除（{campaign}）")
         except IntegrityError as exc:
             raise Conflict(field="campaign") from exc
         return CleanupOut.model_validate(cleanup), True
@@ -390,7 +271,7 @@ async def set_cleanup(ctx: Ctx, household_id: str, campaign: str, body: CleanupS
 
 async def household_cleanups(ctx: Ctx, household_id: str, page: PageParams) -> Page[CleanupOut]:
     await household_in_scope(ctx, household_id)
-    return await _page(ctx, Cleanup.done_on, page, CleanupOut.model_validate, household_id=household_id)
+    return await listed(ctx, Cleanup.done_on, page, CleanupOut.model_validate, household_id=household_id)
 
 
 async def _by_region(
@@ -403,7 +284,7 @@ async def _by_region(
         narrow=narrowing(ctx.principal, region),
         group=region_group(level, *HOUSEHOLD_CODES),
     )
-    names = await repository.region_names(ctx.session, {row["code"] for row in rows})
+    names = await regions.names(ctx.session, {row["code"] for row in rows})
     return out(summed(rows, sums), None, None), [out(row, row["code"], names.get(row["code"])) for row in rows]
 
 
@@ -439,13 +320,13 @@ async def record_impact_survey(ctx: Ctx, household_id: str, body: ImpactSurveyCr
     survey = ImpactSurvey(**_located(ctx, household), **body.model_dump())
     risk = "脱贫目标有风险" if body.exit_target_at_risk else "脱贫目标无风险"
     summary = f"疫情影响调查（{METHOD_ZH[body.method]}）：{risk}"
-    await _keep(ctx, survey, entity="impact_survey", details=body.model_dump(mode="json"), summary=summary)
+    await keep(ctx, survey, entity="impact_survey", details=body.model_dump(mode="json"), summary=summary)
     return ImpactSurveyOut.model_validate(survey)
 
 
 async def impact_surveys(ctx: Ctx, household_id: str, page: PageParams) -> Page[ImpactSurveyOut]:
     await household_in_scope(ctx, household_id)
-    return await _page(ctx, ImpactSurvey.surveyed_on, page, ImpactSurveyOut.model_validate, household_id=household_id)
+    return await listed(ctx, ImpactSurvey.surveyed_on, page, ImpactSurveyOut.model_validate, household_id=household_id)
 
 
 IMPACT_SUMS = [
@@ -480,40 +361,3 @@ async def impact_summary(
         out=_impact_counts,
     )
     return ImpactSummary(level=level, total=total, items=items)
-
-
-# --- cadre health checks (measure 21) ---------------------------------------------------------------------------
-
-
-def health_check_out(check: CadreHealthCheck) -> HealthCheckOut:
-    return HealthCheckOut(
-        id=check.id,
-        cadre_id=check.cadre_id,
-        checked_on=check.checked_on,
-        temperature_c=degrees(check.temperature_dc),
-        healthy=check.healthy,
-        notes=check.notes,
-        recorded_by=check.recorded_by,
-        created_at=check.created_at,
-    )
-
-
-async def record_health_check(ctx: Ctx, cadre_id: str, body: HealthCheckCreate) -> HealthCheckOut:
-    not_in_future(body.checked_on, "checked_on")
-    cadre = await cadre_in_scope(ctx, cadre_id)
-    check = CadreHealthCheck(
-        cadre_id=cadre.id,
-        county_code=cadre.county_code,
-        checked_on=body.checked_on,
-        temperature_dc=tenths(body.temperature_c),
-        healthy=body.healthy,
-        notes=body.notes,
-        recorded_by=ctx.principal.subject,
-    )
-    await _keep(ctx, check, entity="cadre_health_check", details=body.model_dump(mode="json"))
-    return health_check_out(check)
-
-
-async def health_checks(ctx: Ctx, cadre_id: str, page: PageParams) -> Page[HealthCheckOut]:
-    await cadre_in_scope(ctx, cadre_id)
-    return await _page(ctx, CadreHealthCheck.checked_on, page, health_check_out, cadre_id=cadre_id)

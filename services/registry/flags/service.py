@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.errors import RegionNotFound
 from services.registry.events import emit
 from services.registry.flags import repository
-from services.registry.health.schemas import CaseFlagOut, CaseFlagSet
+from services.registry.flags.schemas import CaseFlagOut, CaseFlagSet
 from services.registry.models import CaseFlag, Household, Region
 from shared.audit import diff
 from shared.context import Ctx

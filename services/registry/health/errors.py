@@ -77,3 +77,12 @@ DecisionBeforeReferral = domain_error(
     "DecisionBeforeReferral", 422, "decision_before_referral",
     "决定日期不能早于推荐日期", "The decision is dated before the referral",
 )  # fmt: skip
+
+# --- isolation check-ins ---------------------------------------------------------------------------------------------
+CheckinExists = domain_error(
+    "CheckinExists",
+    409,
+    "checkin_exists",
+    "该人员当日已有随访记录",
+    "This person has a check-in for that day already",
+)

@@ -1,4 +1,4 @@
-"""SQL for health events, the care-overdue watch, status changes and dibao referrals."""
+"""SQL for health events, isolation check-ins, the care-overdue watch, status changes and dibao referrals."""
 
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -9,7 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from services.registry.models import Contact, DibaoReferral, HealthEvent, Household, Person, Region, StatusChange
+from services.registry.models import (
+    Contact,
+    DibaoReferral,
+    HealthEvent,
+    Household,
+    IsolationCheckin,
+    Person,
+    Region,
+    StatusChange,
+)
 from services.registry.scope import paired_household_ids
 from shared.auth import Principal
 
@@ -245,3 +254,8 @@ async def list_referrals(
     if limit is not None:
         query = query.limit(limit)
     return [(referral, household) for referral, household in (await session.execute(query)).all()]
+
+
+async def checkin_exists(session: AsyncSession, person_id: str, on: date) -> bool:
+    query = sa.select(sa.exists().where(IsolationCheckin.person_id == person_id, IsolationCheckin.checked_on == on))
+    return await session.scalar(query) or False

@@ -1,4 +1,4 @@
-"""Health events, key monitoring, the care-overdue watch, case flags, 返贫 and dibao referrals."""
+"""Health events, key monitoring, isolation check-ins, the care-overdue watch, 返贫 and dibao referrals."""
 
 from datetime import date
 from typing import Annotated
@@ -6,18 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from services.registry.flags import service as flags
-from services.registry.health import care, followup, service
+from services.registry.health import care, followup, isolation, service
 from services.registry.health.schemas import (
     CareOverdueRow,
-    CaseFlagOut,
-    CaseFlagSet,
     DibaoDecision,
     DibaoDecisionCreate,
     DibaoReferralCreate,
     DibaoReferralOut,
     HealthEventCreate,
     HealthEventRecorded,
+    IsolationCheckinCreate,
+    IsolationCheckinOut,
     ReturnToPoverty,
     StatusChangeOut,
 )
@@ -27,11 +26,13 @@ from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 from shared.schemas.registry import HealthEventOut, HealthKind, PersonHealthHistory
 
-router = APIRouter(prefix="/api/v1/registry", tags=["registry: monitoring 疫情监测"])
+router = APIRouter(prefix="/api/v1/registry")
+monitoring = APIRouter(tags=["registry: monitoring 疫情监测"])
+contacts = APIRouter(tags=["registry: contacts 帮扶联系"])  # the daily check-ins of the cadres and village staff
 Reader = context_for("registry:read")
 Updater = context_for("registry:update")
 Recorder = context_for("health:record")
-FlagManager = context_for("flags:manage")
+CheckinRecorder = context_for("contacts:record")
 DibaoDecider = context_for("dibao:decide")
 AsOf = Annotated[date | None, Query(description="统计日期（默认今天，北京时间） The day to judge on; today by default")]
 
@@ -39,7 +40,7 @@ AsOf = Annotated[date | None, Query(description="统计日期（默认今天，�
 # --- health events --------------------------------------------------------------------------------------------------
 
 
-@router.post(
+@monitoring.post(
     "/persons/{person_id}/health-events",
     operation_id="registry_record_health_event",
     response_model=HealthEventRecorded,
@@ -50,7 +51,7 @@ async def record_health_event(person_id: str, body: HealthEventCreate, ctx: Reco
     return await idem.run(ctx.principal, 201, lambda: service.record_event(ctx, person_id, body))
 
 
-@router.get(
+@monitoring.get(
     "/persons/{person_id}/health-events",
     operation_id="registry_person_health_events",
     response_model=PersonHealthHistory,
@@ -63,7 +64,7 @@ async def person_health_events(person_id: str, ctx: Reader) -> PersonHealthHisto
 HISTORIES_MAX = 100
 
 
-@router.get(
+@monitoring.get(
     "/health-histories",
     operation_id="registry_health_histories",
     response_model=list[PersonHealthHistory],
@@ -82,7 +83,7 @@ async def health_histories(
     return await service.persons_histories(ctx, list(dict.fromkeys(person_id)))
 
 
-@router.get("/health-events", operation_id="registry_list_health_events", response_model=Page[HealthEventOut])
+@monitoring.get("/health-events", operation_id="registry_list_health_events", response_model=Page[HealthEventOut])
 async def list_health_events(
     ctx: Reader,
     page: Paging,
@@ -99,16 +100,40 @@ async def list_health_events(
     )
 
 
+# --- isolation check-ins (measure 7) ----------------------------------------------------------------------------
+
+
+@contacts.post(
+    "/persons/{person_id}/isolation-checkins",
+    operation_id="registry_record_isolation_checkin",
+    response_model=IsolationCheckinOut,
+    status_code=201,
+)
+async def record_checkin(person_id: str, body: IsolationCheckinCreate, ctx: CheckinRecorder, idem: IdempotencyDep):
+    """Record a day's check-in of a suspected or isolated person, one per day 隔离人员每日随访"""
+    return await idem.run(ctx.principal, 201, lambda: isolation.record_checkin(ctx, person_id, body))
+
+
+@contacts.get(
+    "/persons/{person_id}/isolation-checkins",
+    operation_id="registry_list_isolation_checkins",
+    response_model=Page[IsolationCheckinOut],
+)
+async def checkins(person_id: str, ctx: Reader, page: Paging) -> Page[IsolationCheckinOut]:
+    """A person's check-ins, newest day first 隔离人员随访记录"""
+    return await isolation.checkins(ctx, person_id, page)
+
+
 # --- care overdue ---------------------------------------------------------------------------------------------------
 
 
-@router.get("/care-overdue", operation_id="registry_care_overdue", response_model=Page[CareOverdueRow])
+@monitoring.get("/care-overdue", operation_id="registry_care_overdue", response_model=Page[CareOverdueRow])
 async def care_overdue(ctx: Reader, page: Paging, as_of: AsOf = None) -> Page[CareOverdueRow]:
     """Confirmed patients' households with no care contact in time, longest wait first 确诊户逾期未慰问"""
     return await care.care_overdue(ctx, page, as_of=as_of)
 
 
-@router.get(
+@monitoring.get(
     "/care-overdue.xlsx",
     operation_id="registry_care_overdue_xlsx",
     response_class=Response,
@@ -120,31 +145,10 @@ async def care_overdue_xlsx(ctx: Reader, as_of: AsOf = None) -> Response:
     return xlsx_response(f"逾期未慰问_{on.isoformat()}.xlsx", "逾期未慰问", care.EXPORT_HEADERS, rows)
 
 
-# --- case flags -----------------------------------------------------------------------------------------------------
-
-
-@router.get("/case-flags", operation_id="registry_list_case_flags", response_model=Page[CaseFlagOut])
-async def list_case_flags(ctx: Reader, page: Paging, flagged: bool | None = None) -> Page[CaseFlagOut]:
-    """Villages and townships with cases or an override, in code order 有疫情村社、乡镇"""
-    return await flags.list_flags(ctx, page, flagged=flagged)
-
-
-@router.get("/case-flags/{region_code}", operation_id="registry_get_case_flag", response_model=CaseFlagOut)
-async def get_case_flag(region_code: str, ctx: Reader) -> CaseFlagOut:
-    """A village's or township's case flag 查看疫情标记"""
-    return await flags.get_flag(ctx, region_code)
-
-
-@router.put("/case-flags/{region_code}", operation_id="registry_set_case_flag", response_model=CaseFlagOut)
-async def set_case_flag(region_code: str, body: CaseFlagSet, ctx: FlagManager) -> CaseFlagOut:
-    """Flag a village or township by hand, unflag it, or clear the override (flagged null) 人工设置疫情标记"""
-    return await flags.set_flag(ctx, region_code, body)
-
-
 # --- 返贫 and dibao referrals ---------------------------------------------------------------------------------------
 
 
-@router.post(
+@monitoring.post(
     "/households/{household_id}/return-to-poverty",
     operation_id="registry_return_to_poverty",
     response_model=StatusChangeOut,
@@ -155,7 +159,7 @@ async def return_to_poverty(household_id: str, body: ReturnToPoverty, ctx: Updat
     return await idem.run(ctx.principal, 201, lambda: followup.return_to_poverty(ctx, household_id, body))
 
 
-@router.get(
+@monitoring.get(
     "/households/{household_id}/status-changes",
     operation_id="registry_household_status_changes",
     response_model=list[StatusChangeOut],
@@ -165,7 +169,7 @@ async def household_status_changes(household_id: str, ctx: Reader) -> list[Statu
     return await followup.status_changes(ctx, household_id)
 
 
-@router.post(
+@monitoring.post(
     "/households/{household_id}/dibao-referrals",
     operation_id="registry_refer_to_dibao",
     response_model=DibaoReferralOut,
@@ -176,7 +180,7 @@ async def refer_to_dibao(household_id: str, body: DibaoReferralCreate, ctx: Upda
     return await idem.run(ctx.principal, 201, lambda: followup.refer_to_dibao(ctx, household_id, body))
 
 
-@router.get(
+@monitoring.get(
     "/households/{household_id}/dibao-referrals",
     operation_id="registry_household_dibao_referrals",
     response_model=list[DibaoReferralOut],
@@ -186,7 +190,7 @@ async def household_dibao_referrals(household_id: str, ctx: Reader) -> list[Diba
     return await followup.household_referrals(ctx, household_id)
 
 
-@router.get("/dibao-referrals", operation_id="registry_list_dibao_referrals", response_model=Page[DibaoReferralOut])
+@monitoring.get("/dibao-referrals", operation_id="registry_list_dibao_referrals", response_model=Page[DibaoReferralOut])
 async def list_dibao_referrals(
     ctx: Reader, page: Paging, decision: DibaoDecision | None = None
 ) -> Page[DibaoReferralOut]:
@@ -194,7 +198,7 @@ async def list_dibao_referrals(
     return await followup.list_referrals(ctx, page, decision=decision)
 
 
-@router.post(
+@monitoring.post(
     "/dibao-referrals/{referral_id}/decision",
     operation_id="registry_decide_dibao_referral",
     response_model=DibaoReferralOut,
@@ -202,3 +206,7 @@ async def list_dibao_referrals(
 async def decide_dibao_referral(referral_id: str, body: DibaoDecisionCreate, ctx: DibaoDecider, idem: IdempotencyDep):
     """Record the civil-affairs decision on a referral, once 民政部门审核低保推荐"""
     return await idem.run(ctx.principal, 200, lambda: followup.decide(ctx, referral_id, body))
+
+
+router.include_router(monitoring)
+router.include_router(contacts)

@@ -1,11 +1,13 @@
-"""Requests and answers of the monitoring routes: health events, care overdue, case flags, 返贫, dibao referrals."""
+"""Requests and answers of the monitoring routes: health events, isolation check-ins, care overdue, 返贫, dibao
+referrals."""
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from services.registry.records.schemas import Temperature, unique
 from shared.schemas.registry import HealthEventOut, HealthKind, IsolationPlace, IsolationReason, PersonHealthOut
 
 # --- health events --------------------------------------------------------------------------------------------------
@@ -47,6 +49,71 @@ class HealthEventRecorded(BaseModel):
     person: PersonHealthOut
 
 
+class Symptom(StrEnum):
+    fever = "fever"  # 发热
+    cough = "cough"  # 咳嗽
+    fatigue = "fatigue"  # 乏力
+    breathing = "breathing"  # 呼吸困难
+    other = "other"  # 其他
+
+
+# --- isolation check-ins (measure 7) ------------------------------------------------------------------------------
+
+
+class IsolationCheckinCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "checked_on": "2020-02-14",
+                    "temperature_c": 36.8,
+                    "symptoms": [],
+                    "living_needs": "需代购大米",
+                    "counselling": True,
+                    "stays_home": True,
+                    "no_gatherings": True,
+                    "temperature_taken": True,
+                    "mask_worn": True,
+                    "help_given": "已代购大米 25 公斤",
+                }
+            ]
+        },
+    )
+
+    checked_on: date = Field(description="随访日期，每人每天一次 Date; one check-in per person and day")
+    temperature_c: Temperature | None = None
+    symptoms: Annotated[list[Symptom], AfterValidator(unique)] = Field(
+        default_factory=list, max_length=5, description="症状 Symptoms"
+    )
+    living_needs: str | None = Field(None, max_length=2000, description="生活需求 Living needs")
+    counselling: bool = Field(False, description="是否开展心理疏导 Counselling given")
+    stays_home: bool = Field(description="不外出 Stays home")
+    no_gatherings: bool = Field(description="不聚集 No gatherings")
+    temperature_taken: bool = Field(description="量体温 Takes the temperature")
+    mask_worn: bool = Field(description="戴口罩 Wears a mask")
+    help_given: str | None = Field(None, max_length=2000, description="帮助解决的困难 Help given")
+
+
+class IsolationCheckinOut(BaseModel):
+    id: str
+    person_id: str
+    household_id: str
+    checked_on: date
+    temperature_c: float | None
+    symptoms: list[Symptom]
+    living_needs: str | None
+    counselling: bool
+    stays_home: bool
+    no_gatherings: bool
+    temperature_taken: bool
+    mask_worn: bool
+    rules_kept: bool = Field(description="四项措施均已落实 All four rules kept")
+    help_given: str | None
+    recorded_by: str
+    created_at: datetime
+
+
 # --- care overdue (measure 1) ---------------------------------------------------------------------------------------
 
 
@@ -66,46 +133,6 @@ class CareOverdueRow(BaseModel):
     diagnosed_on: date
     due_on: date = Field(description="应慰问截止日 Diagnosis date + the care-overdue days in force on it")
     days_overdue: int = Field(description="逾期天数 as_of − due_on")
-
-
-# --- case flags (measure 22) ----------------------------------------------------------------------------------------
-
-
-class CaseFlagSet(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"flagged": True, "reason": "外地确诊病例曾在本村居住"},
-                {"flagged": None, "reason": "恢复按登记病例判断"},
-            ]
-        },
-    )
-
-    flagged: bool | None = Field(
-        description="人工标记：true 标记、false 取消标记、null 清除人工标记（按登记病例判断） Manual flag: on, off, or "
-        "null to clear the override and follow the registered cases"
-    )
-    reason: str | None = Field(
-        None, min_length=1, max_length=200, description="原因（设置标记时必填） Reason, required to set on or off"
-    )
-
-
-class CaseFlagOut(BaseModel):
-    region_code: str
-    region_name: str | None
-    level: str = Field(examples=["village"])
-    county_code: str
-    active_cases: int = Field(description="在管病例数（疑似、确诊、疑似隔离） Members now suspected, confirmed, "
-                              "or isolated as suspected")  # fmt: skip
-    manual: bool | None = Field(description="人工标记 Manual override, null when none")
-    manual_reason: str | None
-    manual_by: str | None
-    flagged: bool = Field(description="有疫情（人工标记优先，否则按在管病例） Effective flag")
-    no_team_entry: bool = Field(
-        description="禁止工作队入户：本村或所在乡镇有疫情 The region or its township is flagged"
-    )
-    updated_at: datetime | None
 
 
 # --- 返贫 and dibao referrals (measure 4) ---------------------------------------------------------------------------

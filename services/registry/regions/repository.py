@@ -30,3 +30,9 @@ async def search(session: AsyncSession, *, name: str | None, level: str | None, 
 async def add(session: AsyncSession, region: Region) -> None:
     session.add(region)
     await session.flush()
+
+
+async def names(session: AsyncSession, codes: set[str]) -> dict[str, str]:
+    """The names of the regions of `codes` (those that exist)."""
+    rows = await session.execute(sa.select(Region.code, Region.name).where(Region.code.in_(codes)))
+    return {code: name for code, name in rows.all()}

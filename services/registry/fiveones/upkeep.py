@@ -1,20 +1,17 @@
-"""The five ones' own tables, kept current and read.
+"""The upkeep of the five ones' own tables.
 
 `five_ones_progress`: per pairing and campaign window start, the first time each item was done on or after that
 start. `five_ones_tally`: the active pairings counted per window start, county (and 万盛经开区), what (due, each
 item, complete) and the day it counts from. A roll-up then reads one row per pairing, or for a county or the city in
-an open window a few rows per county and day, instead of the contact log.
-
-What counts is the RULE of fiveones.py, written here once: `CONTACT_ITEMS` says which contacts by the pairing's own
-cadre count for which column, `RECORD_ITEMS` which records count for the household whoever made them, and
-`ITEM_COLUMNS` which columns make each item. An item is done as of a day when its first time on or after the window
-start is on or before that day (and within the window's end).
+an open window a few rows per county and day, instead of the contact log (see repository.py). What counts is the
+RULE of rules.py.
 
 A window start's rows are built from the records by the registry's background build (at its start, and within a
 minute of a new window) or else by the first report that asks for it (`ensure`); from then on every new pairing,
-ended pairing, contact, needs survey and income plan updates them in the transaction that writes it. On PostgreSQL a build holds an exclusive advisory lock and every update a shared one, so no
-record can slip between a build's reading and its rows being seen by updates, and an update locks the progress rows
-it changes; SQLite has one writer at a time.
+ended pairing, contact, needs survey and income plan updates them in the transaction that writes it. On PostgreSQL
+a build holds an exclusive advisory lock and every update a shared one, so no record can slip between a build's
+reading and its rows being seen by updates, and an update locks the progress rows it changes; SQLite has one writer
+at a time.
 """
 
 import asyncio
@@ -28,10 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.registry.contacts.repository import Period, day_end, day_start
-from services.registry.contacts.schemas import FiveOnesItem
+from services.registry.fiveones.rules import CONTACT_ITEMS, RECORD_ITEMS, TALLIED, keys, tally_keys
 from services.registry.models import (
-    Cadre,
     Contact,
     FiveOnesProgress,
     FiveOnesTally,
@@ -42,27 +37,13 @@ from services.registry.models import (
     Pairing,
 )
 from services.registry.parameters.service import five_ones_window
+from services.registry.records.repository import day_start
 from shared.app import task_hooks
-from shared.auth import Principal, region_clause, scope_prefix
-from shared.dates import SHANGHAI, today
+from shared.dates import today
 from shared.db import utcnow
-from shared.regions import WANSHENG_CODE, unit_of
 
 log = logging.getLogger("fupin.registry.five_ones")
 
-# (progress column, Contact attribute, value): a contact by the pairing's cadre whose attribute has the value
-CONTACT_ITEMS = (
-    ("phone_call", "channel", "phone"),
-    ("prevention_education", "kind", "prevention_education"),
-    ("supplies_help", "kind", "supplies_help"),
-    ("needs_contact", "kind", "needs_survey"),
-    ("plan_contact", "kind", "income_plan"),
-)
-# a record of the household, by anyone: (progress column, its date attribute)
-RECORD_ITEMS: dict[type, tuple[str, str]] = {
-    NeedsSurvey: ("needs_record", "surveyed_on"),
-    IncomePlan: ("plan_record", "planned_on"),
-}
 _LOCK = 0x5F1_0E5  # the advisory lock of five_ones_progress (any constant of this database's own)
 
 P = FiveOnesProgress
@@ -70,60 +51,7 @@ COLUMNS = [
     "window_start", "pairing_id", "cadre_id", "household_id", "county_code", "township_code", "village_code",
     "start_date", "active", *(column for column, _, _ in CONTACT_ITEMS), *(c for c, _ in RECORD_ITEMS.values()),
 ]  # fmt: skip
-
-
-# Which progress columns make each item (the first of them is when the item was done); which columns are instants.
-ITEM_COLUMNS: dict[FiveOnesItem, tuple[str, ...]] = {
-    FiveOnesItem.phone_call: ("phone_call",),
-    FiveOnesItem.prevention_education: ("prevention_education",),
-    FiveOnesItem.supplies_help: ("supplies_help",),
-    FiveOnesItem.needs_survey: ("needs_contact", "needs_record"),
-    FiveOnesItem.income_plan: ("plan_contact", "plan_record"),
-}
-_INSTANTS = frozenset(column for column, _, _ in CONTACT_ITEMS)
-DUE, COMPLETE = "pairing", "complete"  # the tally's other rows: pairings due, pairings with all five done
-TALLIED = ("county_code", "township_code", "start_date", "active", *(c for cs in ITEM_COLUMNS.values() for c in cs))
 BUILD_PARTITION = 10_000
-COUNTY_LEVEL = "500101"  # a county code's length: the finest place the tally counts by
-
-
-def done_as_of(last: date) -> dict[FiveOnesItem, sa.ColumnElement[bool]]:
-    """Whether each item is done on or before `last` (the window's days, cut at the as-of date, Asia/Shanghai)."""
-    end = day_end(last)
-
-    def done(column: str) -> sa.ColumnElement[bool]:
-        first = getattr(P, column)
-        if column not in _INSTANTS:
-            return first <= last
-        return first.is_not(None) if end is None else first < end
-
-    return {item: sa.or_(*(done(column) for column in columns)) for item, columns in ITEM_COLUMNS.items()}
-
-
-# The item of each first-time column in TALLIED order after the pairing's columns, and whether it is an instant.
-_FIRSTS = [(item.value, column in _INSTANTS) for item, columns in ITEM_COLUMNS.items() for column in columns]
-
-
-def tally_keys(row: Any) -> list[tuple[str, str, str, date]]:
-    """What a progress row counts in the tally, (county, unit, what, day); nothing for an ended pairing. Due from
-    the pairing's start; an item from the day it was first done, not before the start; complete from the last."""
-    return _keys(*(getattr(row, column) for column in TALLIED))
-
-
-def _keys(county: str, township: str, start: date, active: bool, *firsts: Any) -> list[tuple[str, str, str, date]]:
-    if not active:
-        return []
-    days: dict[str, date] = {}
-    for (item, instant), first in zip(_FIRSTS, firsts, strict=True):
-        if first is not None:
-            day = max(start, first.astimezone(SHANGHAI).date() if instant else first)
-            if day < days.get(item, date.max):
-                days[item] = day
-    unit = unit_of(county, township)
-    keys = [(county, unit, DUE, start), *((county, unit, item, day) for item, day in days.items())]
-    if len(days) == len(ITEM_COLUMNS):
-        keys.append((county, unit, COMPLETE, max(days.values())))
-    return keys
 
 
 async def _count(session: AsyncSession, start: date, change: Counter) -> None:
@@ -224,7 +152,7 @@ async def ensure(session: AsyncSession, start: date) -> None:
             )
             async for rows in built.partitions(BUILD_PARTITION):
                 for row in rows:
-                    counts.update(_keys(*row))
+                    counts.update(keys(*row))
             await _count(session, start, counts)
             await session.execute(sa.insert(FiveOnesWindow).values(window_start=start, built_at=utcnow()))
     except IntegrityError:
@@ -316,81 +244,3 @@ async def on_record(session: AsyncSession, record: NeedsSurvey | IncomePlan) -> 
             await _update(
                 session, start, [P.household_id == record.household_id], lambda row: _earlier(row, [column], day)
             )
-
-
-# --- reading ----------------------------------------------------------------------------------------------------
-
-
-def _item_columns(period: Period) -> list[sa.ColumnElement[int]]:
-    return [sa.case((done, 1), else_=0).label(item.value) for item, done in done_as_of(period.last).items()]
-
-
-def pairings(period: Period, filters: list[sa.ColumnElement[bool]]) -> sa.Select:
-    """One row per pairing of `filters` (on FiveOnesProgress): who, which household, the five 0/1 item columns."""
-    return (
-        sa.select(
-            P.pairing_id,
-            P.cadre_id,
-            Cadre.name.label("cadre_name"),
-            P.household_id,
-            Household.household_no,
-            Household.head_name,
-            P.village_code,
-            P.township_code,
-            P.county_code,
-            Household.status.label("household_status"),
-            *_item_columns(period),
-        )
-        .select_from(sa.join(P, Cadre, Cadre.id == P.cadre_id).join(Household, Household.id == P.household_id))
-        .where(P.window_start == period.first, *filters)
-    )
-
-
-def counted(period: Period, filters: list[sa.ColumnElement[bool]]) -> sa.Select:
-    """What a roll-up groups and counts: the pairing's cadre and place and its item columns, from this table alone."""
-    return sa.select(P.cadre_id, P.county_code, P.township_code, *_item_columns(period)).where(
-        P.window_start == period.first, *filters
-    )
-
-
-def tally_filters(principal: Principal, region: str | None) -> list[sa.ColumnElement[bool]] | None:
-    """The caller's scope and the region as filters on the tally, or None when it cannot tell them (a cadre's
-    pairings, or a scope or region finer than a county: the progress rows can)."""
-    T = FiveOnesTally
-    if principal.is_cadre_only or any(len(scope_prefix(code)) > len(COUNTY_LEVEL) for code in principal.regions):
-        return None
-    kept = [region_clause(principal.regions, T.county_code)]
-    if region == WANSHENG_CODE:
-        kept.append(T.unit == WANSHENG_CODE)
-    elif region:
-        if len(scope_prefix(region)) > len(COUNTY_LEVEL):
-            return None
-        kept.append(region_clause([region], T.county_code))
-    return kept
-
-
-async def tallied(
-    session: AsyncSession, start: date, as_of: date, filters: list[sa.ColumnElement[bool]], *, by_unit: bool
-) -> list[dict[str, Any]]:
-    """Roll-up rows as `repository.five_ones_rollup` gives them, from the tally of an open window: per unit (a county,
-    or 万盛经开区) with pairings due (`code`), or one row for them all."""
-    T = FiveOnesTally
-    query = (
-        sa.select(T.unit if by_unit else sa.literal(None).label("unit"), T.what, sa.func.sum(T.pairings).label("n"))
-        .where(T.window_start == start, T.day <= as_of, *filters)
-        .group_by(T.what)
-    )
-    if by_unit:
-        query = query.group_by(T.unit)
-    names = {DUE: "pairings", COMPLETE: "pairings_complete"}
-    units: dict[str | None, dict[str, Any]] = {} if by_unit else {None: {}}
-    for unit, what, count in (await session.execute(query)).all():
-        units.setdefault(unit, {})[names.get(what, what)] = int(count)
-    rows = []
-    for unit, counts in sorted(units.items(), key=lambda pair: pair[0] or ""):
-        row = {"pairings": 0, "pairings_complete": 0, **dict.fromkeys((i.value for i in FiveOnesItem), 0), **counts}
-        if not by_unit:
-            rows.append(row)
-        elif row["pairings"]:
-            rows.append({**row, "code": unit})
-    return rows
