@@ -219,3 +219,10 @@ DateInFuture = domain_error(
     "DateInFuture", 422, "date_in_future", "不能晚于当前时间",
     "Cannot be later than now (a date is an Asia/Shanghai date)",
 )  # fmt: skip
+OutOfScope = domain_error(
+    "OutOfScope", 403, "out_of_scope", "该地区不在您的管辖范围内", "That region is outside your scope"
+)
+HouseholdNotFound = domain_error(
+    "HouseholdNotFound", 404, "household_not_found", "未找到该贫困户", "Household not found"
+)
+CadreNotFound = domain_error("CadreNotFound", 404, "cadre_not_found", "未找到该帮扶干部", "Cadre not found")

@@ -16,12 +16,6 @@ VillageNotFound = domain_error(
 RegionExists = domain_error(
     "RegionExists", 409, "region_exists", "该行政区划代码已存在", "This region code exists already"
 )
-OutOfScope = domain_error(
-    "OutOfScope", 403, "out_of_scope", "该地区不在您的管辖范围内", "That region is outside your scope"
-)
-HouseholdNotFound = domain_error(
-    "HouseholdNotFound", 404, "household_not_found", "未找到该贫困户", "Household not found"
-)
 HouseholdNoExists = domain_error(
     "HouseholdNoExists", 409, "household_no_duplicate", "户编号已存在", "This household number exists already"
 )
@@ -35,7 +29,6 @@ IdNumberDuplicate = domain_error(
 HeadCannotChange = domain_error(
     "HeadCannotChange", 422, "head_relation_fixed", "户主关系不能在此修改", "The head's relation cannot be changed here"
 )
-CadreNotFound = domain_error("CadreNotFound", 404, "cadre_not_found", "未找到该帮扶干部", "Cadre not found")
 CadreUsernameTaken = domain_error(
     "CadreUsernameTaken",
     409,

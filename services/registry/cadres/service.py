@@ -18,10 +18,7 @@ from services.registry.cadres.schemas import (
 )
 from services.registry.errors import (
     CadreInactive,
-    CadreNotFound,
     CadreUsernameTaken,
-    HouseholdNotFound,
-    OutOfScope,
     PairingEndBeforeStart,
     PairingEnded,
     PairingExists,
@@ -38,6 +35,7 @@ from services.registry.regions import repository as regions
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
 from shared.context import Ctx
 from shared.dates import not_in_future
+from shared.errors import CadreNotFound, HouseholdNotFound, OutOfScope
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import CadreOut
 

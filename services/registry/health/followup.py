@@ -3,7 +3,6 @@ rural dibao (纳入农村低保), and the civil-affairs decision on the referral
 
 from datetime import UTC, datetime
 
-from services.registry.errors import HouseholdNotFound
 from services.registry.events import note
 from services.registry.health import repository
 from services.registry.health.errors import (
@@ -28,6 +27,7 @@ from services.registry.models import DibaoReferral, Household, StatusChange
 from services.registry.scope import household_scope
 from shared.context import Ctx
 from shared.dates import day_start, not_in_future
+from shared.errors import HouseholdNotFound
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import PovertyStatus
 

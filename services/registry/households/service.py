@@ -8,9 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from services.registry.errors import (
     HeadCannotChange,
     HouseholdNoExists,
-    HouseholdNotFound,
     IdNumberDuplicate,
-    OutOfScope,
     PersonNotFound,
     StatusReasonRequired,
     VillageNotFound,
@@ -24,6 +22,7 @@ from services.registry.scope import household_scope
 from shared.auth import region_clause
 from shared.context import Ctx
 from shared.dates import day_start, today
+from shared.errors import HouseholdNotFound, OutOfScope
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number
 from shared.regions import scope_codes

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.errors import HouseholdNoExists, IdNumberDuplicate, OutOfScope, VillageNotFound
+from services.registry.errors import HouseholdNoExists, IdNumberDuplicate, VillageNotFound
 from services.registry.imports.columns import (
     BY_KEY,
     COLUMNS,
@@ -33,6 +33,7 @@ from services.registry.imports.columns import (
 from services.registry.imports.sealing import Sealed, seal
 from services.registry.models import Household, Person, Region
 from shared.auth import Principal
+from shared.errors import OutOfScope
 from shared.pii import PiiCipher
 from shared.schemas.common import ID_NUMBER_REASONS_ZH
 from shared.schemas.registry import Relation

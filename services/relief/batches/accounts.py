@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from services.relief.batches import repository
 from services.relief.batches.errors import (
     AccountNumberInvalid,
-    OutOfScope,
     PayeeAccountNotFound,
     PayeeCountyMismatch,
     PayeeHouseholdNotFound,
@@ -25,7 +24,7 @@ from services.relief.models import PayeeAccount
 from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.db import utcnow
-from shared.errors import Conflict
+from shared.errors import Conflict, OutOfScope
 
 _ACCOUNT_DIGITS = re.compile(r"[0-9]{12,30}")
 _SEPARATORS = re.compile(r"[\s\-]")

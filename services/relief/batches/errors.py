@@ -23,9 +23,6 @@ PayeeCountyMismatch = domain_error(
     "PayeeCountyMismatch", 422, "payee_county_mismatch",
     "区县代码与该户登记的区县 {registered} 不一致", "The county differs from the household's county {registered}",
 )  # fmt: skip
-OutOfScope = domain_error(
-    "OutOfScope", 403, "out_of_scope", "该地区不在您的管辖范围内", "That region is outside your scope"
-)
 
 # --- batches ----------------------------------------------------------------------------------------------------
 BatchNotFound = domain_error("BatchNotFound", 404, "batch_not_found", "未找到该发放批次", "Payment batch not found")

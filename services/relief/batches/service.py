@@ -26,7 +26,6 @@ from services.relief.batches.errors import (
     BatchNotFound,
     MakerCannotApprove,
     NothingDue,
-    OutOfScope,
     PaymentNotFound,
     UpToInFuture,
 )
@@ -52,6 +51,7 @@ from services.relief.standards.units import county_of
 from shared.context import Ctx
 from shared.dates import today
 from shared.db import utcnow
+from shared.errors import OutOfScope
 from shared.ids import uuid7
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of

@@ -19,9 +19,6 @@ InsuredGroupMismatch = domain_error(
     "该保单的参保群体为{group_zh}，不能参保{kind_zh}",
     "The policy insures {group}: it does not take {kind}",
 )  # fmt: skip
-HouseholdNotFound = domain_error(
-    "HouseholdNotFound", 404, "household_not_found", "未找到该贫困户", "Household not found"
-)
 HouseholdNotEligible = domain_error(
     "HouseholdNotEligible", 422, "household_not_eligible",
     "该户已脱贫且不再享受政策，不能参保", "The household is lifted and no longer takes policies: it cannot be insured",
@@ -30,7 +27,6 @@ PersonNotInHousehold = domain_error(
     "PersonNotInHousehold", 422, "person_not_in_household",
     "人员 {person_id} 不是该户家庭成员", "Person {person_id} is not a member of the household",
 )  # fmt: skip
-CadreNotFound = domain_error("CadreNotFound", 404, "cadre_not_found", "未找到该帮扶干部", "Cadre not found")
 CadreInactive = domain_error("CadreInactive", 422, "cadre_inactive", "该干部已停用", "This cadre is inactive")
 EnrolmentNotFound = domain_error(
     "EnrolmentNotFound", 404, "enrolment_not_found", "未找到该参保记录", "Enrolment not found"
