@@ -5,7 +5,6 @@ from fastapi import FastAPI
 from services.catalog import internal_subscriptions
 from services.registry.cadres.router import router as cadres_router
 from services.registry.contacts.router import router as contacts_router
-from services.registry.events import receive
 from services.registry.fiveones import upkeep
 from services.registry.fiveones.router import router as fiveones_router
 from services.registry.flags.router import router as flags_router
@@ -13,6 +12,7 @@ from services.registry.health.router import router as health_router
 from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
 from services.registry.imports.runner import sweeper_hooks
+from services.registry.inbox import router as inbox_router
 from services.registry.ledger.router import router as ledger_router
 from services.registry.models import events, plumbing
 from services.registry.parameters.router import router as parameters_router
@@ -21,7 +21,7 @@ from services.registry.settings import registry_settings
 from shared.app import create_service_app
 from shared.audit import audit_router
 from shared.auth import TokenVerifier
-from shared.events import dispatcher_hooks, events_router, inbox_router
+from shared.events import dispatcher_hooks, events_router
 from shared.pii import PiiCipher
 
 DESCRIPTION = """监测登记服务：行政区划、建档立卡贫困户与人员、帮扶干部与结对、疫情监测、"五个一"、台账、事件。
@@ -53,7 +53,7 @@ def create_app(
             contacts_router,
             fiveones_router,
             ledger_router,
-            inbox_router("registry", events, receive, "registry: ledger 台账"),
+            inbox_router,
             parameters_router,
             events_router("/api/v1/registry", "registry: events 事件订阅", events),
             audit_router("/api/v1/registry", "registry: audit 审计"),

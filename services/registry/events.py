@@ -1,24 +1,23 @@
 """The registry's events: published in the transaction of the change, and written to the household's ledger.
 
-Other services' events arrive at the inbox (`inbox_router` in `app.py`) and land in the same ledger, once each.
+Other services' events arrive at the inbox (inbox.py) and land in the same ledger, once each.
 """
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import LedgerEntry, events
 from shared.db import utcnow
-from shared.events import Intake, envelope, publish
+from shared.events import envelope, publish
 from shared.schemas.events import EventEnvelope
 
 SOURCE = "registry"
 
 
-def _ledger_entry(event: EventEnvelope, summary: str) -> LedgerEntry:
+def ledger_entry(event: EventEnvelope, summary: str) -> LedgerEntry:
     return LedgerEntry(
         household_id=event.household_id,
         county_code=event.county_code or "",
@@ -55,7 +54,7 @@ async def emit(
     )
     await publish(session, events, event)
     if household_id:
-        session.add(_ledger_entry(event, summary))
+        session.add(ledger_entry(event, summary))
     return event
 
 
@@ -81,13 +80,3 @@ def note(
             details=details,
         )
     )
-
-
-async def _into_ledger(session: AsyncSession, event: EventEnvelope) -> None:
-    if event.household_id:
-        session.add(_ledger_entry(event, str(event.data.get("summary") or event.type)))
-
-
-async def receive(request: Request, new: list[EventEnvelope]) -> Intake:
-    """Other services' events: each into the ledger of its household (the inbox takes each once)."""
-    return Intake(take=_into_ledger)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.events import receive
+from services.registry.inbox import receive
 from services.registry.models import LedgerEntry, events
 from shared.errors import domain_error, install_error_handlers
 from shared.events import SIGNATURE_HEADER, Intake, inbox_router, sign
