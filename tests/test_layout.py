@@ -7,6 +7,7 @@
 """
 
 import ast
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,3 +75,13 @@ def test_no_test_module_imports_another():
         if module.startswith("tests.") and not support(module)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "script", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bench").rglob("*.py") if p.name != "__init__.py")
+)
+def test_every_benchmark_imports(script):
+    """A benchmark is run by hand, not by the suite: importing it at least checks that what it uses still exists."""
+    spec = importlib.util.spec_from_file_location(f"bench_check_{Path(script).stem}", ROOT / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)

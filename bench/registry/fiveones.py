@@ -35,9 +35,11 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch
 from bench.imports.run import GIVEN, SURNAMES, villages
 from bench.scratch import scratch_folder, scratch_postgres
-from services.registry.contacts import progress
-from services.registry.contacts.fiveones import cadre_todo, five_ones
-from services.registry.contacts.schemas import Channel, ContactKind, FiveOnesLevel, IncomeMeasureKind, Need
+from services.registry.cadres.service import cadre_todo
+from services.registry.contacts.schemas import Channel, ContactKind, IncomeMeasureKind, Need
+from services.registry.fiveones import upkeep
+from services.registry.fiveones.schemas import FiveOnesLevel
+from services.registry.fiveones.service import five_ones
 from services.registry.models import Region, plumbing
 from services.registry.parameters.service import five_ones_window
 from shared.audit import AuditTrail
@@ -263,7 +265,7 @@ async def build(db: Database, url: str) -> float:
     started = time.perf_counter()
     async with db.sessions.begin() as session:
         window = await five_ones_window(session, AS_OF)
-        await progress.ensure(session, window.start)
+        await upkeep.ensure(session, window.start)
     built_s = time.perf_counter() - started
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
