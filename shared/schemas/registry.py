@@ -17,6 +17,15 @@ class PovertyStatus(StrEnum):
     lifted_no_policy = "lifted_no_policy"  # 已脱贫（不再享受政策）
 
 
+# The statuses as the offices write them (exports, ledger summaries, the import's column values)
+POVERTY_STATUS_ZH = {
+    PovertyStatus.not_lifted: "未脱贫",
+    PovertyStatus.lifted: "已脱贫",
+    PovertyStatus.returned: "返贫",
+    PovertyStatus.lifted_no_policy: "已脱贫（不再享受政策）",
+}
+
+
 class HouseholdAttribute(StrEnum):
     """贫困户属性"""
 

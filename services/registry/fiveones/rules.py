@@ -62,12 +62,6 @@ ITEM_ZH = {
     FiveOnesItem.needs_survey: "一次脱贫需求调查",
     FiveOnesItem.income_plan: "一个脱贫增收计划",
 }
-STATUS_ZH = {
-    "not_lifted": "未脱贫",
-    "lifted": "已脱贫",
-    "returned": "返贫",
-    "lifted_no_policy": "已脱贫（不再享受政策）",
-}
 GROUPS: dict[FiveOnesLevel, Any] = {
     FiveOnesLevel.cadre: lambda t: t.c.cadre_id,
     FiveOnesLevel.township: lambda t: t.c.township_code,

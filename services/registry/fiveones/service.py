@@ -9,7 +9,7 @@ from services.registry.contacts.rollup import summed
 from services.registry.contacts.scope import in_region
 from services.registry.fiveones import repository, upkeep
 from services.registry.fiveones.errors import ExportTooLarge
-from services.registry.fiveones.rules import GROUPS, ITEM_ZH, ITEMS, STATUS_ZH, counts
+from services.registry.fiveones.rules import GROUPS, ITEM_ZH, ITEMS, counts
 from services.registry.fiveones.schemas import (
     FiveOnesCounts,
     FiveOnesItem,
@@ -28,6 +28,7 @@ from shared.context import Ctx
 from shared.dates import not_in_future, today
 from shared.pagination import PageParams, after_id, page_of
 from shared.regions import CITY_CODE
+from shared.schemas.registry import POVERTY_STATUS_ZH
 
 EXPORT_LIMIT = 100_000
 
@@ -174,7 +175,7 @@ async def five_ones_table(
                 names.get(row["village_code"], row["village_code"]),
                 row["household_no"],
                 row["head_name"],
-                STATUS_ZH.get(row["household_status"], row["household_status"]),
+                POVERTY_STATUS_ZH.get(row["household_status"], row["household_status"]),
                 row["cadre_name"],
                 *("是" if value else "否" for value in done),
                 sum(done),

@@ -27,14 +27,7 @@ from shared.pagination import Page, PageParams, after_id, page_of
 from shared.pii import birth_date_of, gender_of, mask_id_number
 from shared.regions import scope_codes
 from shared.schemas.events import HouseholdStatusChangedV1
-from shared.schemas.registry import HouseholdOut, HouseholdSummary, PersonOut, Relation
-
-STATUS_ZH = {
-    "not_lifted": "未脱贫",
-    "lifted": "已脱贫",
-    "returned": "返贫",
-    "lifted_no_policy": "已脱贫（不再享受政策）",
-}
+from shared.schemas.registry import POVERTY_STATUS_ZH, HouseholdOut, HouseholdSummary, PersonOut, Relation
 
 
 def person_out(ctx: Ctx, person: Person) -> PersonOut:
@@ -230,7 +223,7 @@ async def change_status(
         household_id=household.id, county_code=household.county_code, from_status=change.from_status,
         to_status=to_status, changed_on=changed_on, reason=reason,
     )  # fmt: skip
-    label = STATUS_ZH.get(to_status, to_status)
+    label = POVERTY_STATUS_ZH.get(to_status, to_status)
     await emit(
         ctx.session, event_type="household.status_changed", payload=payload, summary=f"{label}：{reason}",
         household_id=household.id, county_code=household.county_code, occurred_at=day_start(changed_on),
