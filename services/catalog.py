@@ -17,6 +17,8 @@ class ServiceEntry:
     produces: tuple[str, ...] = ()
     # It calls other services with its own token (a gateway client `svc-<name>`, role "service")
     calls_services: bool = False
+    # It has something to do before anything starts (`services/<name>/setup.py`, `async def prepare() -> list[str]`)
+    prepares: bool = False
 
     # Every service folder has the same shape (README, "Adding a service"): the launcher finds its tables and its
     # demo data by name.
@@ -24,6 +26,11 @@ class ServiceEntry:
     def tables(self) -> str:
         """Its database's plumbing tables (shared.db.PlumbingTables), `module:attribute`."""
         return f"services.{self.name}.models:plumbing"
+
+    @property
+    def setup(self) -> str:
+        """What it does before anything starts (when it `prepares`), `module:attribute`."""
+        return f"services.{self.name}.setup:prepare"
 
     @property
     def demo(self) -> str:
@@ -36,7 +43,7 @@ class ServiceEntry:
         return f"/api/v1/{self.name}/events/inbox/batch"
 
 
-GATEWAY = ServiceEntry("gateway", 8000, "services.gateway.app:create_app", routed=False)
+GATEWAY = ServiceEntry("gateway", 8000, "services.gateway.app:create_app", routed=False, prepares=True)
 SERVICES: tuple[ServiceEntry, ...] = (
     # the household ledger (台账) keeps every other service's events about a household
     ServiceEntry(

@@ -64,25 +64,12 @@ async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
             await database.dispose()
 
 
-async def _service_clients() -> None:
-    """Each service that calls others gets its own client at the gateway (`svc-<name>`, role "service"), with the
-    secret the service reads from its settings or from var/keys/ (ServiceSettings.own_credentials)."""
-    from services.gateway.auth.service import ensure_service_client
-    from services.gateway.models import plumbing as gateway_tables
-
-    gateway = Database(database_url("gateway"), gateway_tables)
-    try:
-        async with gateway.sessions.begin() as session:
-            for entry in SERVICES:
-                if entry.calls_services:
-                    settings = ServiceSettings(_env_prefix=f"{entry.name.upper()}_")
-                    client_id, secret = settings.own_credentials(entry.name)
-                    if await ensure_service_client(
-                        session, client_id=client_id, secret=secret, display_name=f"{entry.name} service"
-                    ):
-                        typer.echo(f"service client {client_id} registered at the gateway")
-    finally:
-        await gateway.dispose()
+async def _prepare() -> None:
+    """What each service of the catalog does before anything starts (its setup.py, when it `prepares`)."""
+    for entry in ALL:
+        if entry.prepares:
+            for line in await load(entry.setup)():
+                typer.echo(line)
 
 
 @app.command("demo-data")
@@ -278,11 +265,8 @@ def up(
     started = time.perf_counter()
     common = common_settings()
     _pii_cipher()  # create the local keys once, before several processes could race for them
-    from services.gateway.keys import load_or_create
-
-    load_or_create(common.var_dir / "keys" / "gateway_ed25519.pem")
     migrate(None)
-    asyncio.run(_service_clients())
+    asyncio.run(_prepare())
     if demo:
         asyncio.run(_demo(households, 2020, only_if_empty=True))
 

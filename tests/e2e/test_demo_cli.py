@@ -1,4 +1,5 @@
-"""`fupin migrate` and `fupin demo-data` as real processes: every service in the catalog is migrated and fills its own
+"""`fupin migrate`, what `fupin up` has each service prepare, and `fupin demo-data`, as real processes: every service
+in the catalog is migrated, prepares what it must (the gateway: its key, the services' own clients) and fills its own
 database with its demo data through its `demo.py` (the launcher names no service), on SQLite or PostgreSQL."""
 
 import os
@@ -17,10 +18,13 @@ FILLED = {"gateway": "users", "registry": "households", "relief": "dibao_standar
 
 
 def fupin(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    return python(env, "-m", "services.cli", *arguments)
+
+
+def python(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *arguments], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+        [sys.executable, *arguments], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 async def count(url: str, service: str, table: str) -> int:
@@ -45,6 +49,15 @@ async def test_demo_data_fills_every_service_in_the_catalog(databases, tmp_path)
     assert [line for line in migrated.stdout.splitlines() if line.startswith("migrated")] == [
         f"migrated {entry.name}" for entry in ALL
     ]
+    prepare = "import asyncio; from services.cli import _prepare; asyncio.run(_prepare())"  # what fupin up runs first
+    prepared = python(env, "-c", prepare)
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    callers = [entry.name for entry in ALL if entry.calls_services]
+    assert prepared.stdout.splitlines() == [f"service client svc-{name} registered at the gateway" for name in callers]
+    assert (tmp_path / "var" / "keys" / "gateway_ed25519.pem").exists()
+    again = python(env, "-c", prepare)
+    assert (again.returncode, again.stdout) == (0, "")  # nothing to do twice
+
     filled = fupin(env, "demo-data", "--households", "12")
     assert filled.returncode == 0, filled.stdout + filled.stderr
     assert "demo logins created: admin" in filled.stdout
