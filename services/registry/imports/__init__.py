@@ -2,5 +2,6 @@
 
 parse.py reads the file into rows of text, validate.py checks them (alone, against each other, against the
 database) and groups them into households, load.py writes them (COPY on PostgreSQL, batched inserts on SQLite),
-service.py runs it all as a job with progress, the same code for the API's background task and the CLI.
+service.py queues a job and run.py runs it all with progress, the same code for the API's background task and the
+CLI; repository.py holds the other SQL (the job rows, the look-ups of the rows' keys).
 """

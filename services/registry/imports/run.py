@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.registry.imports import load
+from services.registry.imports import load, repository
 from services.registry.imports.parse import UnreadableFile, read_rows
 from services.registry.imports.schemas import ImportMode, ImportStatus
 from services.registry.imports.sweep import heartbeat
@@ -116,13 +115,9 @@ class _Recorder:
         if throttle and time.monotonic() - self._saved_at < PROGRESS_EVERY_S:
             return
         async with self.sessions() as session:
-            await session.execute(_job_update(self.job_id, values))
+            await repository.update_job(session, self.job_id, values)
             await session.commit()
         self._saved_at = time.monotonic()
-
-
-def _job_update(job_id: str, values: dict[str, Any]) -> sa.Update:
-    return sa.update(ImportJob).where(ImportJob.id == job_id).values(**values, updated_at=utcnow())
 
 
 async def run_import(
@@ -236,7 +231,7 @@ async def _run(job: ImportJob, recorder: _Recorder, cipher: PiiCipher, source: P
             "status": ImportStatus.done, "rows_done": validator.rows, "households_created": len(valid),
             "persons_created": persons, "message": message, "finished_at": utcnow(), **_error_columns(cipher, errors),
         }  # fmt: skip
-        await session.execute(_job_update(job.id, final))
+        await repository.update_job(session, job.id, final)
         await session.commit()
     seconds["write"] = time.perf_counter() - started
     seconds["statements"] = writer.statement_seconds

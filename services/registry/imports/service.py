@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.imports import repository
 from services.registry.imports.errors import ImportFileTooLarge, ImportFileUnsupported, ImportJobNotFound
 from services.registry.imports.parse import UnsupportedFile, sniff
 from services.registry.imports.run import Progress, masked
@@ -157,17 +157,10 @@ _SUMMARY_COLUMNS = (
 
 
 async def list_jobs(ctx: Ctx, page: PageParams) -> tuple[list[ImportJob], str | None]:
-    query = (
-        sa.select(ImportJob)
-        .where(ImportJob.created_by == ctx.principal.subject)
-        .order_by(ImportJob.id.desc())
-        .limit(page.limit + 1)
-    )
-    if before_id := after_id(page):
-        query = query.where(ImportJob.id < before_id)
-    if page.updated_since:
-        query = query.where(ImportJob.updated_at > page.updated_since)
-    rows = list((await ctx.session.scalars(query)).all())
+    rows = await repository.jobs_created_by(
+        ctx.session, ctx.principal.subject, limit=page.limit + 1, before_id=after_id(page),
+        updated_since=page.updated_since,
+    )  # fmt: skip
     return page_of(rows, page.limit, lambda j: {"id": j.id})
 
 

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.registry.imports import repository
 from services.registry.imports.schemas import FINISHED, ImportStatus
-from services.registry.models import ImportJob, plumbing
+from services.registry.models import plumbing
 from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.db import utcnow
@@ -31,11 +32,7 @@ Sessions = async_sessionmaker[AsyncSession]
 async def touch(sessions: Sessions, job_id: str) -> None:
     """Mark the job alive (its updated_at), unless it has ended."""
     async with sessions() as session:
-        await session.execute(
-            sa.update(ImportJob)
-            .where(ImportJob.id == job_id, ImportJob.status.in_(RUNNING))
-            .values(updated_at=utcnow())
-        )
+        await repository.touch_job(session, job_id, RUNNING)
         await session.commit()
 
 
@@ -54,22 +51,14 @@ async def sweep(sessions: Sessions, *, now: datetime | None = None, stale_after:
     """End every running job not touched for `stale_after` as failed, with an audit row each; their ids."""
     now = now or utcnow()
     async with sessions() as session:
-        stale = (
-            await session.execute(
-                sa.select(ImportJob.id, ImportJob.county_code, ImportJob.status).where(
-                    ImportJob.status.in_(RUNNING), ImportJob.updated_at < now - stale_after
-                )
-            )
-        ).all()
+        stale = await repository.stale_jobs(session, RUNNING, now - stale_after)
         ended = []
         trail = AuditTrail.outside_request(session, plumbing.audit_log)
         for job_id, county_code, status in stale:
-            result = await session.execute(
-                sa.update(ImportJob)
-                .where(ImportJob.id == job_id, ImportJob.status == status, ImportJob.updated_at < now - stale_after)
-                .values(status=ImportStatus.failed, message=INTERRUPTED, finished_at=now, updated_at=now)
+            ended_now = await repository.fail_stale_job(
+                session, job_id, status, now - stale_after, failed=ImportStatus.failed, message=INTERRUPTED, now=now
             )
-            if result.rowcount:  # not ended or touched meanwhile by its own process or another replica
+            if ended_now:  # not ended or touched meanwhile by its own process or another replica
                 ended.append(job_id)
                 await trail.record(
                     SWEEPER, action="imports.interrupted", entity="import_job", entity_id=job_id,

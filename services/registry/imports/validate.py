@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.errors import HouseholdNoExists, IdNumberDuplicate, VillageNotFound
+from services.registry.imports import repository
 from services.registry.imports.columns import (
     BY_KEY,
     COLUMNS,
@@ -166,8 +167,7 @@ class Validator:
         self._taken_hashes.update(await _existing(session, Person.id_number_hash, found.hashes))
         self._taken_numbers.update(await _existing(session, Household.household_no, found.numbers))
         for batch in _batches(found.villages):
-            query = sa.select(Region).where(Region.code.in_(batch), Region.level == "village")
-            self._villages.update((r.code, r) for r in await session.scalars(query))
+            self._villages.update((r.code, r) for r in await repository.villages(session, batch))
 
     def writable(self, household: HouseholdDraft) -> bool:
         """Whether a complete household, looked up, is free of errors (and its county known); reports nothing."""
@@ -375,23 +375,14 @@ def _batches(items: list[str]) -> Iterable[list[str]]:
 async def _existing(session: AsyncSession, column: sa.ColumnElement[str], values: list[str]) -> list[str]:
     """The values already in `column` (values without a comma: blind indexes, household numbers, region codes).
 
-    PostgreSQL: the values as ONE text parameter, split by the database and joined to the column's index. An array
-    parameter costs asyncpg two abstract-class checks a value on the event loop (measured: a quarter of a second an
-    import of 100,000 rows); a plain `column = ANY($1)` turns into a sequential scan once its plan is cached from a
-    time the table was empty, and the table grows while an import writes (10 s a look-up instead of 10 ms).
-    SQLite: IN lists.
+    PostgreSQL: all of them in one statement (repository.existing_joined says why that shape); SQLite: IN lists of
+    LOOKUP_BATCH values.
     """
     if not values:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        given = (
-            sa.func.unnest(sa.func.string_to_array(sa.bindparam("values", ",".join(values), type_=sa.Text), ","))
-            .table_valued("value")
-            .render_derived()
-        )
-        query = sa.select(column).select_from(given).join(column.table, column == given.c.value)
-        return list((await session.scalars(query)).all())
+        return await repository.existing_joined(session, column, values)
     found: list[str] = []
     for batch in _batches(values):
-        found.extend((await session.scalars(sa.select(column).where(column.in_(batch)))).all())
+        found.extend(await repository.existing_in(session, column, batch))
     return found
