@@ -226,3 +226,4 @@ HouseholdNotFound = domain_error(
     "HouseholdNotFound", 404, "household_not_found", "未找到该贫困户", "Household not found"
 )
 CadreNotFound = domain_error("CadreNotFound", 404, "cadre_not_found", "未找到该帮扶干部", "Cadre not found")
+CadreInactive = domain_error("CadreInactive", 422, "cadre_inactive", "该干部已停用", "This cadre is inactive")

@@ -6,6 +6,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.cadres import repository
+from services.registry.cadres.errors import (
+    CadreUsernameTaken,
+    PairingEndBeforeStart,
+    PairingEnded,
+    PairingExists,
+    PairingNotFound,
+)
 from services.registry.cadres.schemas import (
     CadreCreate,
     CadreTodo,
@@ -16,15 +23,6 @@ from services.registry.cadres.schemas import (
     PairingEnd,
     PairingOut,
 )
-from services.registry.errors import (
-    CadreInactive,
-    CadreUsernameTaken,
-    PairingEndBeforeStart,
-    PairingEnded,
-    PairingExists,
-    PairingNotFound,
-    RegionNotFound,
-)
 from services.registry.fiveones import service as fiveones
 from services.registry.fiveones import upkeep
 from services.registry.households import repository as households
@@ -32,10 +30,11 @@ from services.registry.models import Cadre, CadreHealthCheck, Pairing
 from services.registry.models import FiveOnesProgress as Progress
 from services.registry.records.service import degrees, keep, listed, tenths
 from services.registry.regions import repository as regions
+from services.registry.regions.errors import RegionNotFound
 from services.registry.scope import cadre_scope, household_scope, pairing_scope
 from shared.context import Ctx
 from shared.dates import not_in_future
-from shared.errors import CadreNotFound, HouseholdNotFound, OutOfScope
+from shared.errors import CadreInactive, CadreNotFound, HouseholdNotFound, OutOfScope
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.registry import CadreOut
 

@@ -38,7 +38,6 @@ from services.registry.contacts.schemas import (
     SurveyMethod,
 )
 from services.registry.contacts.scope import in_region, narrowing, record_scope, region_group
-from services.registry.errors import CadreInactive
 from services.registry.events import emit
 from services.registry.fiveones import upkeep
 from services.registry.flags.repository import no_team_entry
@@ -52,7 +51,7 @@ from services.registry.scope import household_scope
 from shared.audit import diff
 from shared.context import Ctx
 from shared.dates import not_in_future
-from shared.errors import Conflict, HouseholdNotFound
+from shared.errors import CadreInactive, Conflict, HouseholdNotFound
 from shared.money import yuan
 from shared.pagination import Page, PageParams
 from shared.schemas.events import ContactRecordedV1

@@ -8,11 +8,11 @@ whenever it changes, and only then.
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.errors import RegionNotFound
 from services.registry.events import emit
 from services.registry.flags import repository
 from services.registry.flags.schemas import CaseFlagOut, CaseFlagSet
 from services.registry.models import CaseFlag, Household, Region
+from services.registry.regions.errors import RegionNotFound
 from shared.audit import diff
 from shared.context import Ctx
 from shared.errors import domain_error

@@ -3,12 +3,12 @@ objects and keep the case flags of their village and township, all in the event'
 
 from datetime import UTC, date, datetime
 
-from services.registry.errors import PersonNotFound
 from services.registry.events import emit
 from services.registry.flags import service as flags
 from services.registry.health import repository, rules
 from services.registry.health.schemas import HealthEventCreate, HealthEventRecorded
 from services.registry.households import repository as households_repository
+from services.registry.households.errors import PersonNotFound
 from services.registry.households.service import person_in_scope
 from services.registry.models import HealthEvent, Household, Person
 from services.registry.scope import household_scope

@@ -5,19 +5,19 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.registry.errors import (
+from services.registry.events import emit
+from services.registry.households import repository
+from services.registry.households.errors import (
     HeadCannotChange,
     HouseholdNoExists,
     IdNumberDuplicate,
     PersonNotFound,
     StatusReasonRequired,
-    VillageNotFound,
 )
-from services.registry.events import emit
-from services.registry.households import repository
 from services.registry.households.schemas import HouseholdCreate, HouseholdUpdate, PersonCreate, PersonUpdate
 from services.registry.models import Household, Person, StatusChange
 from services.registry.regions import repository as regions
+from services.registry.regions.errors import VillageNotFound
 from services.registry.scope import household_scope
 from shared.auth import region_clause
 from shared.context import Ctx

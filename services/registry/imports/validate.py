@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.errors import HouseholdNoExists, IdNumberDuplicate, VillageNotFound
+from services.registry.households.errors import HouseholdNoExists, IdNumberDuplicate
 from services.registry.imports import repository
 from services.registry.imports.columns import (
     BY_KEY,
@@ -33,6 +33,7 @@ from services.registry.imports.columns import (
 )
 from services.registry.imports.sealing import Sealed, seal
 from services.registry.models import Household, Person, Region
+from services.registry.regions.errors import VillageNotFound
 from shared.auth import Principal
 from shared.errors import OutOfScope
 from shared.pii import PiiCipher

@@ -1,8 +1,8 @@
 """Regions: read by anyone who reads the registry; a village registered under its township by an officer of it."""
 
-from services.registry.errors import RegionExists, RegionNotFound, TownshipNotFound
 from services.registry.models import Region
 from services.registry.regions import repository
+from services.registry.regions.errors import RegionExists, RegionNotFound, TownshipNotFound
 from services.registry.regions.schemas import RegionLevel, RegionOut, VillageCreate
 from shared.context import Ctx
 from shared.errors import Forbidden

@@ -27,7 +27,6 @@ PersonNotInHousehold = domain_error(
     "PersonNotInHousehold", 422, "person_not_in_household",
     "人员 {person_id} 不是该户家庭成员", "Person {person_id} is not a member of the household",
 )  # fmt: skip
-CadreInactive = domain_error("CadreInactive", 422, "cadre_inactive", "该干部已停用", "This cadre is inactive")
 EnrolmentNotFound = domain_error(
     "EnrolmentNotFound", 404, "enrolment_not_found", "未找到该参保记录", "Enrolment not found"
 )

@@ -18,7 +18,6 @@ from services.relief import events as relief_events
 from services.relief.errors import from_registry
 from services.relief.insurance import repository
 from services.relief.insurance.errors import (
-    CadreInactive,
     ClaimAlreadyApproved,
     ClaimAlreadyPaid,
     ClaimAlreadyRejected,
@@ -61,7 +60,7 @@ from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.dates import not_in_future
 from shared.db import utcnow
-from shared.errors import CadreNotFound, Conflict, DomainError, HouseholdNotFound
+from shared.errors import CadreInactive, CadreNotFound, Conflict, DomainError, HouseholdNotFound
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.schemas.events import InsuranceClaimOpenedV1, InsuranceClaimPaidV1
