@@ -4,31 +4,16 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.auth.errors import InvalidClient, InvalidRequest, UnsupportedGrant
+from services.gateway.auth.schemas import Me, TokenResponse, UserCreate, UserOut
 from services.gateway.auth.service import Logins, TokenSet, create_user
-from services.gateway.errors import InvalidClient, InvalidRequest, UnsupportedGrant
 from services.gateway.settings import gateway_settings
 from shared.audit import AuditDep
 from shared.auth import Principal, current_principal, require
 from shared.db import SessionDep
 
 router = APIRouter(tags=["gateway: auth 认证"])
-
-
-class TokenResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"access_token": "eyJ...", "token_type": "bearer", "expires_in": 900, "refresh_token": "x1y2..."}
-            ]
-        }
-    )
-
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    refresh_token: str | None = None
 
 
 def _response(tokens: TokenSet) -> TokenResponse:
@@ -82,15 +67,6 @@ async def token(
     return _response(tokens)
 
 
-class Me(BaseModel):
-    subject: str = Field(examples=["wanzhou"])
-    kind: str = Field(examples=["user"])
-    name: str = Field(examples=["万州区扶贫办"])
-    roles: list[str] = Field(examples=[["county_officer"]])
-    regions: list[str] = Field(examples=[["500101"]])
-    permissions: list[str] = Field(examples=[["registry:read"]])
-
-
 @router.get("/auth/me", operation_id="auth_me", response_model=Me)
 async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
     """Who the token belongs to, with roles, regions and permissions 当前用户"""
@@ -108,38 +84,6 @@ async def me(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
 async def jwks(request: Request) -> dict:
     """Public keys that verify access tokens 令牌验签公钥"""
     return request.app.state.signing_key.jwks()
-
-
-class UserCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "username": "wulong",
-                    "password": "a long passphrase",
-                    "display_name": "武隆区扶贫办",
-                    "roles": ["county_officer"],
-                    "regions": ["500156"],
-                }
-            ]
-        },
-    )
-
-    username: str = Field(min_length=2, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=8, max_length=200)
-    display_name: str = Field(min_length=1, max_length=100)
-    roles: list[str] = Field(min_length=1)
-    regions: list[str] = Field(min_length=1)
-
-
-class UserOut(BaseModel):
-    id: str
-    username: str
-    display_name: str
-    roles: list[str]
-    regions: list[str]
-    active: bool
 
 
 @router.post("/auth/users", operation_id="auth_create_user", response_model=UserOut, status_code=201)

@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.errors import InvalidClient, InvalidGrant, TooManyFailures, UnknownRole, UserExists
-from services.gateway.models import ApiClient, LoginFailure, RefreshToken, User
+from services.gateway.auth import repository
+from services.gateway.auth.errors import InvalidClient, InvalidGrant, TooManyFailures, UnknownRole, UserExists
+from services.gateway.models import ApiClient, RefreshToken, User
 from services.gateway.settings import GatewaySettings
 from services.gateway.tokens import TokenIssuer, hash_refresh_token, new_refresh_token
 from shared.auth import ROLES
@@ -48,10 +49,6 @@ class Logins:
         self.issuer = issuer
         self.settings = settings
 
-    async def _failures_since(self, key: str, since: datetime) -> int:
-        query = sa.select(sa.func.count()).where(LoginFailure.key == key, LoginFailure.at > since)
-        return await self.session.scalar(query) or 0
-
     async def _check_limits(self, username: str, address: str) -> None:
         since = datetime.now(UTC) - timedelta(seconds=self.settings.login_window_s)
         limits = (
@@ -59,27 +56,26 @@ class Logins:
             (f"addr:{address}", self.settings.login_max_failures_per_address),
         )
         for key, limit in limits:
-            if await self._failures_since(key, since) >= limit:
+            if await repository.count_failures_since(self.session, key, since) >= limit:
                 retry = self.settings.login_window_s
                 raise TooManyFailures(retry_after=retry, headers={"Retry-After": str(retry)})
 
     async def _record_failure(self, username: str, address: str) -> None:
-        self.session.add_all([LoginFailure(key=f"user:{username.lower()}"), LoginFailure(key=f"addr:{address}")])
-        await self.session.flush()
+        await repository.add_failures(self.session, [f"user:{username.lower()}", f"addr:{address}"])
 
     async def _issue_for_user(self, user: User, family_id: str | None = None) -> TokenSet:
         token, token_hash = new_refresh_token()
         now = datetime.now(UTC)
-        self.session.add(
+        await repository.add_refresh_token(
+            self.session,
             RefreshToken(
                 token_hash=token_hash,
                 family_id=family_id or uuid7(),
                 user_id=user.id,
                 issued_at=now,
                 expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_s),
-            )
+            ),
         )
-        await self.session.flush()
         access = self.issuer.access_token(
             subject=user.username, kind="user", roles=user.roles, regions=user.regions, name=user.display_name
         )
@@ -88,17 +84,17 @@ class Logins:
     async def password(self, username: str, password: str, address: str) -> TokenSet:
         """Tokens for a valid login; otherwise the failure is recorded for the limits."""
         await self._check_limits(username, address)
-        user = await self.session.scalar(sa.select(User).where(User.username == username))
+        user = await repository.get_user_by_username(self.session, username)
         ok = await asyncio.to_thread(verify_secret, user.password_hash if user else _DUMMY_HASH, password)
         if not (user and ok and user.active):
             await self._record_failure(username, address)
             await self.session.commit()  # the failure counts although the request fails
             raise InvalidGrant()
-        await self.session.execute(sa.delete(LoginFailure).where(LoginFailure.key == f"user:{username.lower()}"))
+        await repository.clear_failures(self.session, f"user:{username.lower()}")
         return await self._issue_for_user(user)
 
     async def client_credentials(self, client_id: str, secret: str) -> TokenSet:
-        client = await self.session.scalar(sa.select(ApiClient).where(ApiClient.client_id == client_id))
+        client = await repository.get_client(self.session, client_id)
         ok = await asyncio.to_thread(verify_secret, client.secret_hash if client else _DUMMY_HASH, secret)
         if not (client and ok and client.active):
             raise InvalidClient(headers={"WWW-Authenticate": "Basic"})
@@ -113,32 +109,22 @@ class Logins:
 
     async def refresh(self, token: str) -> TokenSet:
         now = datetime.now(UTC)
-        row = await self.session.scalar(
-            sa.select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
-        )
+        row = await repository.get_refresh_token(self.session, hash_refresh_token(token))
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise InvalidGrant(field="refresh_token")
         # Spend it atomically: of two concurrent uses only one finds it unspent.
-        spent = await self.session.execute(
-            sa.update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.spent_at.is_(None))
-            .values(spent_at=now)
-        )
-        if spent.rowcount != 1:  # a spent token presented again: the family is compromised
+        if not await repository.spend_refresh_token(self.session, row.id, now):
+            # a spent token presented again: the family is compromised
             await self.revoke_family(row.family_id)
             await self.session.commit()  # the revocation stands although the request fails
             raise InvalidGrant(field="refresh_token")
-        user = await self.session.get(User, row.user_id)
+        user = await repository.get_user(self.session, row.user_id)
         if user is None or not user.active:
             raise InvalidGrant(field="refresh_token")
         return await self._issue_for_user(user, family_id=row.family_id)
 
     async def revoke_family(self, family_id: str) -> None:
-        await self.session.execute(
-            sa.update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
-        )
+        await repository.revoke_family(self.session, family_id, datetime.now(UTC))
 
 
 async def hash_secret(secret: str) -> str:
@@ -149,10 +135,9 @@ async def _add_login(session: AsyncSession, row: User | ApiClient, name_column: 
     """Add a user or API client after checking its roles and that its name is free."""
     check_roles(row.roles)
     name = getattr(row, field)
-    if await session.scalar(sa.select(sa.exists().where(name_column == name))):
+    if await repository.name_taken(session, name_column, name):
         raise UserExists(field=field)
-    session.add(row)
-    await session.flush()
+    await repository.add_login(session, row)
 
 
 async def create_user(
@@ -186,7 +171,7 @@ async def create_client(
 async def ensure_service_client(session: AsyncSession, *, client_id: str, secret: str, display_name: str) -> bool:
     """A service's own client (role "service", city scope) with this secret: made when missing, its secret reset
     when it no longer matches (the local key folder was renewed). True when something changed."""
-    client = await session.scalar(sa.select(ApiClient).where(ApiClient.client_id == client_id))
+    client = await repository.get_client(session, client_id)
     if client is None:
         await create_client(
             session, client_id=client_id, secret=secret, display_name=display_name, roles=["service"],
