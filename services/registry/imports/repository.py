@@ -15,6 +15,15 @@ from shared.db import utcnow
 # --- the job rows ----------------------------------------------------------------------------------------------
 
 
+async def get_job(session: AsyncSession, job_id: str) -> ImportJob | None:
+    return await session.get(ImportJob, job_id)
+
+
+async def add_job(session: AsyncSession, job: ImportJob) -> None:
+    session.add(job)
+    await session.flush()
+
+
 async def update_job(session: AsyncSession, job_id: str, values: dict[str, Any]) -> None:
     """Set the job's columns to `values`, and its updated_at to now."""
     await session.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(**values, updated_at=utcnow()))

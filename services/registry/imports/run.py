@@ -100,7 +100,7 @@ class _Recorder:
 
     async def load(self) -> ImportJob:
         async with self.sessions() as session:
-            job = await session.get(ImportJob, self.job_id)
+            job = await repository.get_job(session, self.job_id)
             if job is None:
                 raise LookupError(self.job_id)
             self.single_writer = session.get_bind().dialect.name == "sqlite"

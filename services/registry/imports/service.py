@@ -85,8 +85,7 @@ async def new_job(
         county_code=_county_of(principal),
         request_id=request_id,
     )
-    session.add(job)
-    await session.flush()
+    await repository.add_job(session, job)
     return job
 
 
@@ -135,7 +134,7 @@ def _visible(principal: Principal, job: ImportJob) -> bool:
 
 
 async def job_in_scope(ctx: Ctx, job_id: str) -> ImportJob:
-    job = await ctx.session.get(ImportJob, job_id)
+    job = await repository.get_job(ctx.session, job_id)
     if job is None or not _visible(ctx.principal, job):
         raise ImportJobNotFound()
     return job
