@@ -613,8 +613,8 @@ class Dispatcher:
         # What else waits for a subscription (not this round's: one refused just now keeps its wait) is due now when
         # it is back, and when a service of ours took none of the round it is down: the rest waits for the probe (or
         # its own backoff), rather than each head of a subject knocking on its own schedule. In a transaction of its
-        # own, after the answers are safe: another round may hold some of those rows (a deadlock PostgreSQL breaks
-        # costs only this move, which the probe and the backoff make up for).
+        # own, after the answers are safe: should it still fail, it costs only this move, which the probe and the
+        # backoff make up for.
         paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
         moves = [(subscriptions, moved, to) for subscriptions, moved, to in (
             (back, d.c.next_attempt_at > now, now),
@@ -625,12 +625,15 @@ class Dispatcher:
         try:
             async with self.db.sessions.begin() as session:
                 for subscriptions, moved, to in moves:
-                    await session.execute(
-                        d.update()
+                    # Rows another round holds are skipped, not waited for (two rounds moving one subscription's
+                    # rows in different orders deadlocked on PostgreSQL); that round settles them itself.
+                    free = (
+                        sa.select(d.c.id)
                         .where(d.c.subscription_id.in_(subscriptions), d.c.status == PENDING, moved)
                         .where(self._unleased(now), d.c.id.not_in([row.id for row in claimed]))
-                        .values(next_attempt_at=to)
+                        .with_for_update(skip_locked=True)
                     )
+                    await session.execute(d.update().where(d.c.id.in_(free)).values(next_attempt_at=to))
         except DBAPIError as exc:
             log.warning("moving what waits for %s failed: %s", sorted(back | unavailable), exc)
 
