@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 
 from shared.observability import request_id_var
-from shared.schemas.registry import CadreOut, HealthEventOut, HealthKind, HouseholdOut, PersonHealthHistory
+from shared.schemas.registry import (
+    IDS_PER_READ,
+    CadreOut,
+    HealthEventOut,
+    HealthKind,
+    HouseholdOut,
+    PersonHealthHistory,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -93,9 +100,6 @@ class ServiceClient:
         await self.http.aclose()
 
 
-IDS_PER_CALL = 100  # the registry's limit of ids in one call that reads many (health-histories, household-details)
-
-
 class RegistryClient(ServiceClient):
     """The registry, as other services read it (role "service": registry:read, ID numbers masked)."""
 
@@ -115,15 +119,6 @@ class RegistryClient(ServiceClient):
         response.raise_for_status()
         return CadreOut.model_validate(response.json())
 
-    async def health_history(self, person_id: str) -> PersonHealthHistory | None:
-        """The person's health state and every health event, oldest first; None when the registry has no such
-        person."""
-        response = await self.request("GET", f"/api/v1/registry/persons/{person_id}/health-events")
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        return PersonHealthHistory.model_validate(response.json())
-
     async def health_histories(self, person_ids: list[str]) -> dict[str, PersonHealthHistory]:
         """The histories of many persons, by person id, a hundred a call; a person the registry does not have is
         left out."""
@@ -139,8 +134,8 @@ class RegistryClient(ServiceClient):
     async def _many(self, path: str, parameter: str, ids: list[str]) -> list[dict[str, Any]]:
         unique = list(dict.fromkeys(ids))
         found: list[dict[str, Any]] = []
-        for start in range(0, len(unique), IDS_PER_CALL):
-            found += await self.get_json(path, params={parameter: unique[start : start + IDS_PER_CALL]})
+        for start in range(0, len(unique), IDS_PER_READ):
+            found += await self.get_json(path, params={parameter: unique[start : start + IDS_PER_READ]})
         return found
 
     async def health_events(self, kind: HealthKind) -> AsyncIterator[HealthEventOut]:

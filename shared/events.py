@@ -372,9 +372,10 @@ class Dispatcher:
 
     A round claims up to `batch` deliveries, each the oldest pending one of its subscription and subject, sends
     them side by side and records the answers in one transaction. A department's webhook gets one event a POST;
-    a service of ours gets `per_post` at a time at its batch inbox (the subscription's URL), answered one by one. Every `probe_s` the oldest waiting delivery of
-    each internal subscription is tried again whatever its backoff, so a service that is back gets what waited for
-    it within seconds: the first retried delivery it takes makes all its waiting deliveries due at once."""
+    a service of ours gets `per_post` at a time at its batch inbox (the subscription's URL), answered one by one.
+    Every `probe_s` the oldest waiting delivery of each internal subscription is tried again whatever its backoff,
+    so a service that is back gets what waited for it within seconds: the first retried delivery it takes makes all
+    its waiting deliveries due at once."""
 
     LEASE_S = 60
     MEASURE_S = 5.0
@@ -528,9 +529,9 @@ class Dispatcher:
 
     async def _post(
         self, row: Any, body: bytes, headers: dict[str, str]
-    ) -> tuple[int | None, str, httpx.Response | None]:
+    ) -> tuple[int | None, str | None, httpx.Response | None]:
         """POST the signed body to the row's subscription: the answer's status (None: none came), what went wrong
-        unless it is 2xx, and the response."""
+        (None for a 2xx, whose body is not read here) and the response."""
         signature = sign(self._secret(row.secret_enc), body)
         try:
             response = await self.http.post(
@@ -540,14 +541,15 @@ class Dispatcher:
             )
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300], None
-        return response.status_code, _error_of(response.status_code, response.text), response
+        status = response.status_code
+        return status, None if 200 <= status < 300 else _error_of(status, response.text), response
 
     async def _send(self, row: Any) -> dict[str, tuple[int | None, str | None]]:
         """One event to a department's webhook."""
         body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"X-Fupin-Event-Id": row.payload["id"], "X-Fupin-Event-Type": row.payload["type"]}
         status, error, _ = await self._post(row, body, headers)
-        return {row.id: (status, None if status is not None and 200 <= status < 300 else error)}
+        return {row.id: (status, error)}
 
     async def _send_batch(self, rows: list[Any]) -> dict[str, tuple[int | None, str | None]]:
         """Several events to the batch inbox of a service of ours, answered one by one; a POST that fails as a

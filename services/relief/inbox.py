@@ -34,10 +34,7 @@ FOLLOWED = ("person.health_changed", 1)
 
 
 def _health_change(event: EventEnvelope) -> PersonHealthChangedV1 | None:
-    """The payload of a `person.health_changed` relief follows; None for another event or one that does not
-    validate (taking it then refuses it)."""
-    if (event.type, event.version) != FOLLOWED:
-        return None
+    """The payload of a `person.health_changed`; None when it does not validate."""
     try:
         return PersonHealthChangedV1.model_validate(event.data)
     except ValidationError:
@@ -48,7 +45,9 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
     """Read the timelines of the persons whose health events relief has not taken in yet (and the households of
     those with a confirmation no case was opened for), then follow each of them once, under their locks taken in a
     fixed order."""
-    changes = [change for event in new if (change := _health_change(event)) is not None]
+    # Each followed event's payload, validated once; None for one that does not validate (taking it refuses it)
+    parsed = {event.id: _health_change(event) for event in new if (event.type, event.version) == FOLLOWED}
+    changes = [change for change in parsed.values() if change is not None]
     registry = request.app.state.registry
     sessions = sessions_of(request.app)
     async with sessions() as session:  # no transaction stays open while the registry answers
@@ -76,13 +75,13 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
 
     def needs(event: EventEnvelope) -> bool:
         """A person's first event of the POST, or one that does not validate (taking it refuses it)."""
-        if (event.type, event.version) != FOLLOWED:
+        if event.id not in parsed:
             return False
-        change = _health_change(event)
+        change = parsed[event.id]
         return change is None or (change.person_id in histories and change.person_id not in followed)
 
     async def take(session: AsyncSession, event: EventEnvelope) -> None:
-        change = PersonHealthChangedV1.model_validate(event.data)
+        change = parsed[event.id] or PersonHealthChangedV1.model_validate(event.data)  # the latter raises: refused
         audit = AuditTrail.outside_request(session, plumbing.audit_log, request_id_var.get())
         timeline = Timeline.of(histories[change.person_id])
         await follow(session, audit, registry, timeline, opened_by="event", source_event_id=event.id,

@@ -7,6 +7,9 @@ from pydantic import BaseModel, Field
 
 from shared.schemas.common import Phone
 
+# Ids in one read of many (GET /health-histories, /household-details): the registry's limit, the client's chunk
+IDS_PER_READ = 100
+
 
 class PovertyStatus(StrEnum):
     """贫困状态"""

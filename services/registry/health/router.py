@@ -24,7 +24,7 @@ from shared.context import context_for
 from shared.excel import XLSX, xlsx_response
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
-from shared.schemas.registry import HealthEventOut, HealthKind, PersonHealthHistory
+from shared.schemas.registry import IDS_PER_READ, HealthEventOut, HealthKind, PersonHealthHistory
 
 router = APIRouter(prefix="/api/v1/registry")
 monitoring = APIRouter(tags=["registry: monitoring 疫情监测"])
@@ -61,9 +61,6 @@ async def person_health_events(person_id: str, ctx: Reader) -> PersonHealthHisto
     return await service.person_history(ctx, person_id)
 
 
-HISTORIES_MAX = 100
-
-
 @monitoring.get(
     "/health-histories",
     operation_id="registry_health_histories",
@@ -73,9 +70,7 @@ async def health_histories(
     ctx: Reader,
     person_id: Annotated[
         list[str],
-        Query(
-            min_length=1, max_length=HISTORIES_MAX, description="人员ID（可重复） Person ids, the parameter repeated"
-        ),
+        Query(min_length=1, max_length=IDS_PER_READ, description="人员ID（可重复） Person ids, the parameter repeated"),
     ],
 ) -> list[PersonHealthHistory]:
     """Several persons' health states and events at once, by person id; those not found in scope are left out

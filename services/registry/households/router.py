@@ -10,7 +10,14 @@ from shared.context import context_for
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, Paging
 from shared.schemas.common import IdNumber
-from shared.schemas.registry import HouseholdAttribute, HouseholdOut, HouseholdSummary, PersonOut, PovertyStatus
+from shared.schemas.registry import (
+    IDS_PER_READ,
+    HouseholdAttribute,
+    HouseholdOut,
+    HouseholdSummary,
+    PersonOut,
+    PovertyStatus,
+)
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry: households 贫困户"])
 Reader = context_for("registry:read")
@@ -39,15 +46,14 @@ async def list_households(
     return await service.list_households(ctx, page, region=region, status=status, attribute=attribute, dibao=dibao)
 
 
-BY_ID_MAX = 100
-
-
 @router.get("/household-details", operation_id="registry_get_households", response_model=list[HouseholdOut])
 async def get_households(
     ctx: Reader,
     household_id: Annotated[
         list[str],
-        Query(min_length=1, max_length=BY_ID_MAX, description="户ID（可重复） Household ids, the parameter repeated"),
+        Query(
+            min_length=1, max_length=IDS_PER_READ, description="户ID（可重复） Household ids, the parameter repeated"
+        ),
     ],
 ) -> list[HouseholdOut]:
     """Several households with their members at once, by id; those not found in scope are left out 批量查看贫困户"""
