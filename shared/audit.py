@@ -1,5 +1,12 @@
-"""The audit log: who changed what, when, from which request. Written in the same transaction as the change."""
+"""The audit log: who changed what, when, from which request. Written in the same transaction as the change.
 
+A read request (GET, HEAD) changes nothing and its transaction may not write: what it must leave behind (who saw
+personal data unmasked) is written by the app's AuditWriter once the read's transaction has ended and before the
+answer goes out, many reads' rows in one transaction, so an audited read costs no commit of its own and is never
+answered unaudited.
+"""
+
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,25 +16,64 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, region_clause, require
-from shared.db import SessionDep, utcnow
+from shared.db import SessionDep, after_read, is_reader, sessions_of, utcnow
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
 
 
-class AuditTrail:
-    """Bound to one request: its session and its request id."""
+class AuditWriter:
+    """Writes the audit rows of read requests apart from their transactions, in groups: a read waits until its row
+    is committed (with those of the reads that came meanwhile), one commit for all of them. Whoever finds no group
+    being written writes the waiting rows; the others wait for it."""
 
-    def __init__(self, request: Request, session: SessionDep):
+    def __init__(self, app: Any, table: sa.Table):
+        self.app = app
+        self.table = table
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def of(cls, app: Any) -> "AuditWriter":
+        writer = getattr(app.state, "audit_writer", None)
+        if writer is None:
+            writer = app.state.audit_writer = cls(app, app.state.db.tables.audit_log)
+        return writer
+
+    async def write(self, rows: list[dict[str, Any]]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting += [(row, done) for row in rows]
+        async with self._lock:
+            if not done.done():  # nobody wrote ours while we waited: write what waits now, ours among it
+                group, self._waiting = self._waiting, []
+                try:
+                    async with sessions_of(self.app).begin() as session:
+                        await session.execute(self.table.insert(), [row for row, _ in group])
+                except BaseException as exc:
+                    for waiter in {waiter for _, waiter in group} - {done}:
+                        waiter.set_exception(RuntimeError("the audit rows of this read were not written"))
+                    raise exc
+                for waiter in {waiter for _, waiter in group}:
+                    waiter.set_result(None)
+        done.result()  # raises when the group it was written in failed
+
+
+class AuditTrail:
+    """Bound to one request: its session, its request id, and (for a read) the app's AuditWriter."""
+
+    def __init__(self, request: Request, session: AsyncSession):
         self.session: AsyncSession = session
         self.table = request.app.state.db.tables.audit_log
         self.request_id = getattr(request.state, "request_id", None)
+        self.writer: AuditWriter | None = AuditWriter.of(request.app) if is_reader(session) else None
+        self._after_read: list[dict[str, Any]] = []  # a reader's rows, written once its transaction has ended
 
     @classmethod
     def outside_request(cls, session: AsyncSession, table: sa.Table, request_id: str | None = None) -> "AuditTrail":
         """A trail for work done outside any request (a background job, a sweep): its session, its table, and the
         id of the request that started it, if one did."""
         trail = cls.__new__(cls)
-        trail.session, trail.table, trail.request_id = session, table, request_id
+        trail.session, trail.table, trail.request_id, trail.writer = session, table, request_id, None
+        trail._after_read = []
         return trail
 
     async def record(
@@ -40,23 +86,26 @@ class AuditTrail:
         county_code: str | None = None,
         changes: dict[str, Any] | None = None,
     ) -> None:
-        await self.session.execute(
-            self.table.insert().values(
-                id=uuid7(),
-                at=utcnow(),
-                actor=principal.subject,
-                actor_roles=list(principal.roles),
-                request_id=self.request_id,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                county_code=county_code,
-                changes=changes or {},
-            )
-        )
+        row = {
+            "id": uuid7(), "at": utcnow(), "actor": principal.subject, "actor_roles": list(principal.roles),
+            "request_id": self.request_id, "action": action, "entity": entity, "entity_id": entity_id,
+            "county_code": county_code, "changes": changes or {},
+        }  # fmt: skip
+        if self.writer is not None:
+            if not self._after_read:
+                writer, rows = self.writer, self._after_read
+                after_read(self.session, lambda: writer.write(rows))
+            self._after_read.append(row)
+        else:
+            await self.session.execute(self.table.insert().values(**row))
 
 
-AuditDep = Annotated[AuditTrail, Depends(AuditTrail)]
+async def audit_trail(request: Request, session: SessionDep) -> AuditTrail:
+    """The request's audit trail (an async dependency: FastAPI runs a class or a plain function in a thread)."""
+    return AuditTrail(request, session)
+
+
+AuditDep = Annotated[AuditTrail, Depends(audit_trail)]
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

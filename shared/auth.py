@@ -7,6 +7,7 @@ needs with `require(...)`.
 
 import asyncio
 import hashlib
+import math
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ class TokenVerifier:
     than the rest of a small request."""
 
     REFETCH_AFTER_S = 30.0
+    RETRY_AFTER_S = 1.0
     LEEWAY_S = 10
     REMEMBERED = 4096
 
@@ -140,7 +142,7 @@ class TokenVerifier:
         self.audience = audience
         self._keys: dict[str, jwt.PyJWK] = {}
         self._verified: dict[bytes, tuple[Principal, float]] = {}  # digest → (principal, expiry)
-        self._fetched_at = 0.0
+        self._fetched_at = -math.inf  # when keys were last asked for
         self._lock = asyncio.Lock()
         if jwks is not None:
             self._load(jwks)
@@ -154,14 +156,17 @@ class TokenVerifier:
         self._keys = keys
 
     async def _refresh(self) -> None:
+        """Fetch the keys again, at most every REFETCH_AFTER_S (RETRY_AFTER_S while none is known): a token with an
+        unknown key id, or a gateway that is down, must not make every request wait for a fetch in turn."""
         async with self._lock:
-            if time.monotonic() - self._fetched_at < self.REFETCH_AFTER_S and self._keys:
+            pause = self.REFETCH_AFTER_S if self._keys else self.RETRY_AFTER_S
+            if time.monotonic() - self._fetched_at < pause:
                 return
+            self._fetched_at = time.monotonic()
             async with httpx.AsyncClient(timeout=5) as client:
                 response = await client.get(self.jwks_url)
                 response.raise_for_status()
                 self._load(response.json())
-            self._fetched_at = time.monotonic()
 
     async def key_for(self, kid: str) -> jwt.PyJWK | None:
         if kid not in self._keys and self.jwks_url:

@@ -1,15 +1,16 @@
 """What every rule needs for one request: the session, the caller, the audit trail, the PII cipher."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.audit import AuditDep, AuditTrail, diff
 from shared.auth import Principal, require
-from shared.db import SessionDep
+from shared.db import SessionDep, is_reader, sessions_of
 from shared.pii import PiiCipher, mask_phone
 
 
@@ -19,6 +20,19 @@ class Ctx:
     principal: Principal
     audit: AuditTrail
     cipher: PiiCipher
+    # The app's sessions, for what a read request must write apart from its own (read-only) transaction
+    sessions: async_sessionmaker[AsyncSession] | None = field(default=None, repr=False)
+
+    async def written_apart(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Run `work` in a transaction that may write: this request's own when it may write, else one of its own.
+        A reader's transaction ends first (its connection back in the pool, so readers waiting for `work` never hold
+        every connection) and the request reads on in a new one, which sees what `work` wrote."""
+        if not is_reader(self.session) or self.sessions is None:
+            await work(self.session)
+            return
+        await self.session.commit()
+        async with self.sessions.begin() as session:
+            await work(session)
 
     @property
     def reveals_pii(self) -> bool:
@@ -72,6 +86,9 @@ def context_for(permission: str):
         audit: AuditDep,
         principal: Annotated[Principal, Depends(require(permission))],
     ) -> Ctx:
-        return Ctx(session=session, principal=principal, audit=audit, cipher=request.app.state.cipher)
+        return Ctx(
+            session=session, principal=principal, audit=audit, cipher=request.app.state.cipher,
+            sessions=sessions_of(request.app),
+        )  # fmt: skip
 
     return Annotated[Ctx, Depends(dependency)]

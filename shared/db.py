@@ -2,9 +2,14 @@
 
 Each service has its own MetaData (database per service). `plumbing_tables()` adds the tables every service keeps
 alike (audit log, idempotency keys) to that MetaData; the ORM models of the domain stay in the service.
+
+A GET or HEAD request reads: its transaction is a reader's (on SQLite a deferred one, which never waits for the
+write lock) and it may not write; what a read must leave behind (the audit of an unmasked read) is written apart
+(shared.audit). Every other request's transaction may write.
 """
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +18,15 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
+
+READ_ONLY = "fupin_read_only"  # the execution option of a reader's connections, and the flag in a session's info
+READ_METHODS = frozenset({"GET", "HEAD"})
+AFTER_READ = "fupin_after_read"  # what a read request runs once its transaction has ended (after_read)
+# A PostgreSQL connection idle for longer than this is pinged when taken from the pool; one in steady use is not
+# (a ping is a round trip on every request). A server restart in between fails the one request that finds the
+# connection dead, and the pool then replaces every connection older than the restart.
+PING_AFTER_IDLE_S = 10.0
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,18 +128,54 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        # IMMEDIATE: a transaction takes the write lock when it starts, so one that reads and then writes waits its
-        # turn (busy_timeout) instead of failing when another connection wrote in between. SQLite serialises
-        # writers anyway; this is the embedded default, PostgreSQL is the production database.
+        # IMMEDIATE: a transaction that may write takes the write lock when it starts, so one that reads and then
+        # writes waits its turn (busy_timeout) instead of failing when another connection wrote in between. SQLite
+        # serialises writers anyway; this is the embedded default, PostgreSQL is the production database. A
+        # reader's transaction is deferred: it reads its snapshot (WAL) and never queues behind a writer.
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a connection taken from the pool only when it sat idle (PING_AFTER_IDLE_S); a dead one is replaced."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any failure means the connection is gone: the pool connects again
+            raise sa.exc.DisconnectionError(f"idle connection lost: {exc}") from exc
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A reader's session (a GET or HEAD request) tried to write: a bug, refused before it reaches the database."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement_in_reader(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and not state.is_select:
+        raise ReadOnlyViolation(f"a read request may not write: {state.statement}")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_in_reader(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyViolation("a read request may not write: pending ORM changes")
 
 
 class Database:
@@ -137,6 +186,9 @@ class Database:
         self.tables = tables
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info={READ_ONLY: True}
+        )
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -151,12 +203,36 @@ def sessions_of(app: Any) -> async_sessionmaker[AsyncSession]:
     return getattr(app.state, "session_factory", None) or app.state.db.sessions
 
 
+def is_reader(session: AsyncSession) -> bool:
+    """The session is a read request's: it may not write."""
+    return bool(session.info.get(READ_ONLY))
+
+
+def after_read(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` once the read request's transaction has ended (its connection back in the pool), before the
+    request is answered; when `work` fails, the request fails."""
+    session.info.setdefault(AFTER_READ, []).append(work)
+
+
+def _session_for(request: Request) -> AsyncSession:
+    reads = request.method in READ_METHODS
+    override = getattr(request.app.state, "session_factory", None)
+    if override is not None:  # a test's: its sessions share one connection; a reader's is marked all the same
+        session = override()
+        session.info[READ_ONLY] = reads
+        return session
+    return (request.app.state.db.readers if reads else request.app.state.db.sessions)()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit when the route returns, roll back when it raises."""
-    async with sessions_of(request.app)() as session:
+    """One transaction per request: commit when the route returns, roll back when it raises. A GET or HEAD gets a
+    reader's session (is_reader)."""
+    async with _session_for(request) as session:
         try:
             yield session
             await session.commit()
+            for work in session.info.pop(AFTER_READ, ()):
+                await work()
         except BaseException:
             await session.rollback()
             raise

@@ -424,7 +424,8 @@ class Dispatcher:
     def start(self) -> None:
         """`rounds` loops, each claiming, sending and recording a round of its own, so a round's POSTs need not
         wait for the one before to be answered (a subject's next delivery waits all the same: it is claimed only
-        once the one before is no longer pending); the first also probes and measures."""
+        once the one before is no longer pending); the first also polls, probes and measures, and the others sleep
+        until it finds work or a commit wakes them."""
         _dispatchers.add(self)
         self._tasks = [
             asyncio.create_task(self._run(lead=n == 0), name=f"event-dispatcher-{n}") for n in range(self.rounds)
@@ -455,10 +456,12 @@ class Dispatcher:
                     await self.measure()
             except Exception:  # the loop must outlive a database hiccup; the next round tries again
                 log.exception("event dispatch round failed")
+            if sent and lead:
+                self._wake.set()  # there is work: the other rounds join in
             if sent == 0:
                 self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), min(self.poll_s, self.probe_s))
+                try:  # only the lead polls; the others sleep until there is work (an idle service stays idle)
+                    await asyncio.wait_for(self._wake.wait(), min(self.poll_s, self.probe_s) if lead else None)
                 except TimeoutError:
                     pass
 

@@ -1,4 +1,7 @@
-"""Excel workbooks for the exports officials hand on (the dashboard's tables, ledgers, watch lists)."""
+"""Excel workbooks for the exports officials hand on (the dashboard's tables, ledgers, watch lists).
+
+openpyxl is imported when the first workbook is made: a service that is never asked for one does not carry it.
+"""
 
 import io
 from collections.abc import Iterable, Sequence
@@ -7,7 +10,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import Response
-from openpyxl import Workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -23,6 +25,8 @@ def _cell(value: Any) -> Any:
 
 
 def workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(headers))

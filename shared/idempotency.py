@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditTrail
 from shared.auth import Principal
@@ -23,19 +24,7 @@ from shared.errors import IdempotencyKeyReused
 
 
 class Idempotency:
-    def __init__(
-        self,
-        request: Request,
-        session: SessionDep,
-        key: Annotated[
-            str | None,
-            Header(
-                alias="Idempotency-Key",
-                max_length=200,
-                description="重复提交时返回首次结果 A repeat returns the first answer",
-            ),
-        ] = None,
-    ):
+    def __init__(self, request: Request, session: AsyncSession, key: str | None):
         self.request = request
         self.session = session
         self.key = key
@@ -101,4 +90,20 @@ class Idempotency:
         return await self.remember(principal, status, await action())
 
 
-IdempotencyDep = Annotated[Idempotency, Depends(Idempotency)]
+async def idempotency(
+    request: Request,
+    session: SessionDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="重复提交时返回首次结果 A repeat returns the first answer",
+        ),
+    ] = None,
+) -> Idempotency:
+    """The request's Idempotency-Key, bound to its session (an async dependency: no thread per request)."""
+    return Idempotency(request, session, key)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

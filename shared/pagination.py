@@ -19,7 +19,7 @@ class PageParams(BaseModel):
     updated_since: datetime | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数 Page size")] = 50,
     cursor: Annotated[str | None, Query(description="上一页返回的游标 Cursor from the previous page")] = None,
     updated_since: Annotated[

@@ -451,10 +451,10 @@ class Login:
     def __init__(self, stack: Stack):
         self.stack = stack
         self.token = ""
-        self.taken = 0.0
+        self.taken: float | None = None  # not 0.0: the monotonic clock may start near 0 on a fresh machine
 
     async def headers(self, http: httpx.AsyncClient) -> dict[str, str]:
-        if time.monotonic() - self.taken > 600:
+        if self.taken is None or time.monotonic() - self.taken > 600:
             response = await http.post(
                 f"{self.stack.gateway.url}/auth/token",
                 data={"grant_type": "password", "username": ADMIN, "password": self.stack.admin_password},

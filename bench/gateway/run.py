@@ -8,17 +8,17 @@ p99 and the gateway's share of the direct throughput. Loopback only; every run i
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.load
+from bench.load import free_port, generator, load, start_uvicorn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = """worker_processes 1;
@@ -36,90 +36,6 @@ http {{
   }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"port {port} not healthy")
-
-
-def run_wrk(url: str, token: str, connections: int, duration: int) -> dict:
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        check=True,
-    ).stdout
-
-    def ms(label: str) -> float:
-        match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not match:
-            return float("nan")
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    return {
-        "rps": rps,
-        "p50_ms": ms("50%"),
-        "p99_ms": ms("99%"),
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": errors.group(1) if errors else "",
-    }
-
-
-LOADGEN = r"""
-import asyncio, json, sys, time
-import aiohttp
-url, token, conns, duration = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-async def main():
-    lat, bad = [], 0
-    end = time.perf_counter() + duration
-    async with aiohttp.ClientSession(headers={"Authorization": "Bearer " + token},
-                                     connector=aiohttp.TCPConnector(limit=conns)) as s:
-        async def worker():
-            nonlocal bad
-            while time.perf_counter() < end:
-                t = time.perf_counter()
-                async with s.get(url) as r:
-                    await r.read()
-                    bad += r.status >= 400
-                lat.append(time.perf_counter() - t)
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(conns)))
-        took = time.perf_counter() - start
-    lat.sort()
-    print(json.dumps({"rps": len(lat) / took, "p50_ms": lat[len(lat) // 2] * 1000,
-                      "p99_ms": lat[int(len(lat) * 0.99)] * 1000, "non_2xx": bad, "socket_errors": ""}))
-asyncio.run(main())
-"""
-
-
-def run_python(url: str, token: str, connections: int, duration: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", LOADGEN, url, token, str(connections), str(duration)],
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        check=True,
-    ).stdout
-    return json.loads(out)
 
 
 def start_nginx(tmp: Path, name: str, upstream: int, port: int) -> None:
@@ -153,8 +69,8 @@ def main() -> None:
         **os.environ,
         "FUPIN_VAR_DIR": str(tmp / "var"),
         "FUPIN_GATEWAY_URL": f"http://127.0.0.1:{port['gateway']}",
-        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp}/gateway.db",
-        "REGISTRY_DATABASE_URL": f"sqlite:///{tmp}/registry.db",
+        "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/gateway.db",
+        "REGISTRY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/registry.db",
         "GATEWAY_UPSTREAMS": json.dumps({"registry": f"http://127.0.0.1:{port['registry']}"}),
         "FUPIN_LOG_LEVEL": "WARNING",
     }
@@ -162,7 +78,6 @@ def main() -> None:
     subprocess.run([*fupin, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     demo = [*fupin, "demo-data", "--households", str(args.households)]
     subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True)
-    uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
     standin_env = {**env, "GATEWAY_UPSTREAMS": json.dumps({"registry": f"http://127.0.0.1:{port['standin']}"})}
     launches = [
         (["--factory", "services.registry.app:create_app", "--port", str(port["registry"])], env),
@@ -175,9 +90,7 @@ def main() -> None:
     nginx = bool(shutil.which("nginx")) and not args.no_nginx
     try:
         for arguments, environment in launches:
-            processes.append(
-                subprocess.Popen([*uvicorn, *arguments], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL)
-            )
+            processes.append(start_uvicorn(arguments, environment))
         for name in ("registry", "gateway", "standin", "standin_gateway"):
             wait_healthy(port[name])
         if nginx:
@@ -190,9 +103,8 @@ def main() -> None:
         token = httpx.post(f"{gateway}/auth/token", data=login).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         household_id = httpx.get(f"{gateway}/api/v1/registry/households?limit=1", headers=auth).json()["items"][0]["id"]
-        loader = run_wrk if shutil.which("wrk") else run_python
         print(
-            f"load generator: {'wrk' if loader is run_wrk else 'python/aiohttp'}, {args.connections} connections, "
+            f"load generator: {generator()}, {args.connections} connections, "
             f"{args.duration} s per target, {os.cpu_count()} cores"
         )
         scenarios = [
@@ -208,29 +120,23 @@ def main() -> None:
             results = {}
             for name, target in targets:
                 url = f"http://127.0.0.1:{target}{path}"
-                loader(url, token, args.connections, 2)  # warm-up
-                results[name] = loader(url, token, args.connections, args.duration)
+                load(url, token, args.connections, 2)  # warm-up
+                results[name] = load(url, token, args.connections, args.duration)
             print(f"\n{label}: GET {path.replace(household_id, '{id}')}")
             for name, r in results.items():
-                share = r["rps"] / results["direct"]["rps"] * 100
+                share = r.rps / results["direct"].rps * 100
                 print(
-                    f"  {name:<8} {r['rps']:>8.0f} req/s   p50 {r['p50_ms']:>7.2f} ms   p99 {r['p99_ms']:>7.2f} ms   "
-                    f"{share:>5.1f}% of direct   non-2xx {r['non_2xx']} {r['socket_errors']}"
+                    f"  {name:<8} {r.rps:>8.0f} req/s   p50 {r.p50_ms:>7.2f} ms   p99 {r.p99_ms:>7.2f} ms   "
+                    f"{share:>5.1f}% of direct   non-2xx {r.non_2xx} {r.socket_errors}"
                 )
             if nginx:
-                added_gateway = results["gateway"]["p50_ms"] - results["direct"]["p50_ms"]
-                added_nginx = results["nginx"]["p50_ms"] - results["direct"]["p50_ms"]
+                added_gateway = results["gateway"].p50_ms - results["direct"].p50_ms
+                added_nginx = results["nginx"].p50_ms - results["direct"].p50_ms
                 print(f"  p50 added: gateway {added_gateway:+.2f} ms, nginx {added_nginx:+.2f} ms")
     finally:
         for name in ("nginx", "standin_nginx"):
             stop_nginx(tmp, name)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

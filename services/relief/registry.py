@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from shared.clients import RegistryClient
 
 
-def registry_client(request: Request) -> RegistryClient:
+async def registry_client(request: Request) -> RegistryClient:
     return request.app.state.registry
 
 

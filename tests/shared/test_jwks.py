@@ -99,6 +99,37 @@ async def test_unreachable_jwks_refuses_the_token_instead_of_failing():
     assert refused.value.code == "unauthenticated"
 
 
+async def test_a_gateway_that_is_down_is_not_asked_again_by_every_request(monkeypatch):
+    key = SigningKey.generate()
+    async with JwksServer(key) as server:
+        url = server.url
+    verifier = TokenVerifier(url, ISSUER, AUDIENCE)  # down, and no key known yet
+    fetches = []
+    refresh = verifier._refresh
+
+    async def counted() -> None:
+        fetches.append(1)
+        await refresh()
+
+    monkeypatch.setattr(verifier, "_refresh", counted)
+    connects = []
+    real_client = shared.auth.httpx.AsyncClient
+
+    def counting_client(*args, **kwargs):
+        connects.append(1)
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(shared.auth.httpx, "AsyncClient", counting_client)
+    for _ in range(20):
+        with pytest.raises(DomainError):
+            await verifier.verify(token(key))
+    assert len(fetches) == 20 and len(connects) == 1  # tried once; the others within RETRY_AFTER_S did not wait
+    monkeypatch.setattr(TokenVerifier, "RETRY_AFTER_S", 0.0)
+    with pytest.raises(DomainError):
+        await verifier.verify(token(key))
+    assert len(connects) == 2  # and once the pause is over, it asks again
+
+
 async def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
     key = SigningKey.generate()
     verifier = TokenVerifier("", ISSUER, AUDIENCE, jwks=key.jwks())

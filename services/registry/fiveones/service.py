@@ -48,7 +48,8 @@ async def campaign(ctx: Ctx, as_of: date | None) -> Campaign:
         not_in_future(as_of, "as_of")
     on = as_of or today()
     window = await five_ones_window(ctx.session, on)
-    await upkeep.ensure(ctx.session, window.start)
+    if not await repository.known_built(ctx.session, window.start):
+        await ctx.written_apart(lambda session: upkeep.ensure(session, window.start))
     return Campaign(on, window.start, window.end)
 
 

@@ -3,11 +3,6 @@
 import csv
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from services.registry.imports.columns import COLUMNS, HEADERS, REQUIRED
 from shared.pii import check_character
 
@@ -28,6 +23,11 @@ NOTES = (
 
 
 def template_xlsx() -> bytes:
+    from openpyxl import Workbook  # only when the template is asked for (shared.excel)
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = Workbook()
     sheet = book.active
     sheet.title = "导入模板"
