@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
+from sqlalchemy.util import await_only
 
 READ_ONLY = "fupin_read_only"  # the execution option of a reader's connections, and the flag in a session's info
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -115,7 +116,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # Every call on an aiosqlite connection is a hop to its thread and back: the pool's reset rolls back only a
+        # connection still in a transaction (a session has always ended its own), and BEGIN is one call.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+            if dbapi_conn.driver_connection.in_transaction:
+                dbapi_conn.rollback()
 
         # The sqlite3 driver's own transaction handling breaks SAVEPOINT; take it over (SQLAlchemy's recipe).
         @event.listens_for(engine.sync_engine, "connect")
@@ -134,7 +142,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # reader's transaction is deferred: it reads its snapshot (WAL) and never queues behind a writer.
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+            statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+            await_only(conn.connection.driver_connection.execute(statement))
 
         return engine
     kwargs.setdefault("pool_size", 10)
