@@ -15,7 +15,6 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import httpx
-import jwt
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -125,7 +124,8 @@ def _column_for(prefix: str, columns: tuple[sa.ColumnElement[str], ...]) -> sa.C
 
 
 class TokenVerifier:
-    """Verifies access tokens with the gateway's public keys, fetched from its JWKS and cached.
+    """Verifies access tokens with the gateway's public keys, fetched from its JWKS and cached. PyJWT and the
+    cryptography stack under it (several MB) are loaded when the first keys are.
 
     A token verified once is remembered (by its SHA-256, never the token itself) until it expires, so a service
     calling with the same token again and again is not checked again each time: an Ed25519 signature costs more
@@ -140,7 +140,7 @@ class TokenVerifier:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
-        self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys: dict[str, Any] = {}  # kid → jwt.PyJWK
         self._verified: dict[bytes, tuple[Principal, float]] = {}  # digest → (principal, expiry)
         self._fetched_at = -math.inf  # when keys were last asked for
         self._lock = asyncio.Lock()
@@ -149,6 +149,8 @@ class TokenVerifier:
             self._fetched_at = time.monotonic()
 
     def _load(self, jwks: dict[str, Any]) -> None:
+        import jwt
+
         keys = {}
         for key in jwks.get("keys", []):
             if "kid" in key:
@@ -168,7 +170,8 @@ class TokenVerifier:
                 response.raise_for_status()
                 self._load(response.json())
 
-    async def key_for(self, kid: str) -> jwt.PyJWK | None:
+    async def key_for(self, kid: str) -> Any:
+        """The key (jwt.PyJWK) with id `kid`; None when the gateway has none."""
         if kid not in self._keys and self.jwks_url:
             try:
                 await self._refresh()
@@ -191,6 +194,8 @@ class TokenVerifier:
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -230,7 +235,8 @@ class TokenVerifier:
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+async def principal_of(request: Request, token: str | None) -> Principal:
+    """The caller the bearer token names (401 without a valid one), kept on the request."""
     if not token:
         raise Unauthenticated(headers={"WWW-Authenticate": "Bearer"})
     verifier: TokenVerifier = request.app.state.verifier
@@ -239,13 +245,23 @@ async def current_principal(request: Request, token: Annotated[str | None, Depen
     return principal
 
 
-def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency that lets the call through only with `permission`; the route's OpenAPI shows it."""
+async def authorised(request: Request, token: str | None, permission: str) -> Principal:
+    """The caller, when they hold `permission` (403 when they do not)."""
+    principal = await principal_of(request, token)
+    if not principal.can(permission):
+        raise Forbidden(permission=permission)
+    return principal
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.can(permission):
-            raise Forbidden(permission=permission)
-        return principal
+
+async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    return await principal_of(request, token)
+
+
+def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets the call through only with `permission`."""
+
+    async def dependency(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+        return await authorised(request, token, permission)
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"
     return dependency
