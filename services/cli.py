@@ -17,7 +17,7 @@ from services.registry.imports.schemas import ImportMode
 from shared.db import Database
 from shared.demo import DemoRequest
 from shared.migrations import revision as make_revision
-from shared.migrations import upgrade
+from shared.migrations import at_head, upgrade
 from shared.settings import ServiceSettings, common_settings
 
 app = typer.Typer(help="fupin 扶贫: Chongqing COVID-19 targeted poverty assistance backend.", no_args_is_help=True)
@@ -57,6 +57,9 @@ async def _demo(households: int, seed: int, only_if_empty: bool) -> None:
     for entry in ALL:
         database = Database(database_url(entry.name), load(entry.tables))
         try:
+            if not await at_head(entry.name, database.engine):
+                typer.echo(f"skipped {entry.name}: its database is not migrated (fupin migrate --service {entry.name})")
+                continue
             async with database.sessions.begin() as session:
                 for line in await load(entry.demo)(session, request):
                     typer.echo(line)

@@ -6,7 +6,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
 
@@ -27,6 +30,14 @@ def upgrade(service: str, database_url: str, revision: str = "head") -> None:
 async def upgrade_async(service: str, database_url: str, revision: str = "head") -> None:
     """`upgrade` from inside a running event loop (Alembic's env runs its own loop, so it gets a thread)."""
     await asyncio.to_thread(upgrade, service, database_url, revision)
+
+
+async def at_head(service: str, engine: AsyncEngine) -> bool:
+    """Whether the service's database is migrated to its latest revision (False when it was never migrated)."""
+    head = ScriptDirectory.from_config(alembic_config(service, "")).get_current_head()
+    async with engine.connect() as connection:
+        current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    return current == head
 
 
 def revision(service: str, database_url: str, message: str) -> None:

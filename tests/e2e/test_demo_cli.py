@@ -72,3 +72,24 @@ async def test_demo_data_fills_every_service_in_the_catalog(databases, tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "demo logins created" not in again.stdout and "demo dibao standards" not in again.stdout
     assert await count(urls["registry"], "registry", "households") == 15
+
+
+async def test_demo_data_fills_what_is_migrated_and_names_what_it_skipped(databases, tmp_path):
+    urls = {entry.name: await databases.create(f"partial_{entry.name}") for entry in ALL}
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "GATEWAY_SIGNING_KEY_FILE"},
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+        "FUPIN_VAR_DIR": str(tmp_path / "var"),
+        "FUPIN_LOG_LEVEL": "WARNING",
+    }
+    migrated = fupin(env, "migrate", "--service", "registry")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    filled = fupin(env, "demo-data", "--households", "5")
+    assert filled.returncode == 0, filled.stdout + filled.stderr  # it stopped with "no such table" before
+    skipped = [line for line in filled.stdout.splitlines() if line.startswith("skipped")]
+    assert skipped == [
+        f"skipped {entry.name}: its database is not migrated (fupin migrate --service {entry.name})"
+        for entry in ALL
+        if entry.name != "registry"
+    ]
+    assert await count(urls["registry"], "registry", "households") == 5
