@@ -33,6 +33,7 @@ class Household(Base):
     __tablename__ = "households"
     __table_args__ = (
         sa.Index("ix_households_county_status_id", "county_code", "status", "id"),
+        sa.Index("ix_households_county_id", "county_code", "id"),  # a county's page without a status
         sa.Index("ix_households_township_id", "township_code", "id"),
         sa.Index("ix_households_village_status_id", "village_code", "status", "id"),
     )
