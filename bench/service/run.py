@@ -9,7 +9,8 @@ p99 of both and the registry's share
 - a one-row read: `GET /api/v1/registry/regions/500230` (a city reader) and the bare app's `/regions/500230`;
 - a 50-row household page read by a city reader without pii:read (phones masked, nothing audited);
 - the same page of one county read by its officer, who sees phones unmasked: every such read is audited.
-Idle memory is each process's RSS a few seconds after it answers /healthz (target: ≤ 1.5× the bare app's).
+Idle memory is each process's RSS a few seconds after it answers /healthz (target: ≤ 1.5× the bare app's); the
+registry's and the bare app's are shown again after the loads.
 """
 
 import argparse
@@ -128,6 +129,9 @@ def measure(name: str, urls: dict[str, str], tmp: Path, args) -> list[tuple[str,
             print(line("bare", results["bare"], None))
             print(line("registry", results["registry"], results["bare"]))
             rows.append((name, read.label, results["bare"], results["registry"]))
+        loaded = {service: rss_mb(processes[service].pid) for service in ("bare", "registry")}
+        print(f"memory after the loads (RSS), MB: bare app {loaded['bare']:.0f}, registry {loaded['registry']:.0f} "
+              f"({loaded['registry'] / loaded['bare']:.2f}×)")  # fmt: skip
     finally:
         stop(list(processes.values()))
     return rows
