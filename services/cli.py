@@ -16,8 +16,8 @@ from services.catalog import ALL, SERVICES, ServiceEntry, load
 from services.registry.imports.schemas import ImportMode
 from shared.db import Database
 from shared.demo import DemoRequest
-from shared.migrations import revision as make_revision
 from shared.migrations import at_head, upgrade
+from shared.migrations import revision as make_revision
 from shared.settings import ServiceSettings, common_settings
 
 app = typer.Typer(help="fupin 扶贫: Chongqing COVID-19 targeted poverty assistance backend.", no_args_is_help=True)
