@@ -27,13 +27,26 @@ def test_bytes_in_no_known_encoding_are_refused():
 
 
 def test_a_workbook_reads_as_text_cells():
-    # a date cell comes back from openpyxl as a datetime
     book = Workbook()
-    book.active.append(["户编号", 500230101201, 12.0, 12.5, True, None, date(2020, 2, 3)])
+    book.active.append(
+        ["户编号", 500230101201, 12.0, 12.5, True, None, date(2020, 2, 3), datetime(2020, 2, 3, 8, 30), "=1+2"]
+    )
+    book.active.append(["第二行"])
     buffer = io.BytesIO()
     book.save(buffer)
     buffer.seek(0)
-    assert list(xlsx_records(buffer)) == [["户编号", "500230101201", "12", "12.5", "是", "", "2020-02-03T00:00:00"]]
+    # a day typed without a time reads as the day; a formula never computed (no cached value) reads as nothing
+    assert list(xlsx_records(buffer)) == [
+        ["户编号", "500230101201", "12", "12.5", "是", "", "2020-02-03", "2020-02-03T08:30:00"],
+        ["第二行", "", "", "", "", "", "", ""],
+    ]
+
+
+def test_an_empty_workbook_has_no_rows():
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    buffer.seek(0)
+    assert list(xlsx_records(buffer)) == []
 
 
 def test_a_damaged_workbook_is_unreadable():
