@@ -48,32 +48,31 @@ class AuditWriter:
                 try:
                     async with sessions_of(self.app).begin() as session:
                         await session.execute(self.table.insert(), [row for row, _ in group])
-                except BaseException as exc:
+                except BaseException:
                     for waiter in {waiter for _, waiter in group} - {done}:
                         waiter.set_exception(RuntimeError("the audit rows of this read were not written"))
-                    raise exc
+                    raise
                 for waiter in {waiter for _, waiter in group}:
                     waiter.set_result(None)
         done.result()  # raises when the group it was written in failed
 
 
 class AuditTrail:
-    """Bound to one request: its session, its request id, and (for a read) the app's AuditWriter."""
+    """Bound to one request: its session, its request id, and its app (whose AuditWriter takes a read's rows)."""
 
     def __init__(self, request: Request, session: AsyncSession):
         self.session: AsyncSession = session
         self.table = request.app.state.db.tables.audit_log
         self.request_id = getattr(request.state, "request_id", None)
-        self.writer: AuditWriter | None = AuditWriter.of(request.app) if is_reader(session) else None
-        self._after_read: list[dict[str, Any]] = []  # a reader's rows, written once its transaction has ended
+        self.app: Any = request.app
+        self._read_rows: list[dict[str, Any]] = []  # a reader's rows, written once its transaction has ended
 
     @classmethod
     def outside_request(cls, session: AsyncSession, table: sa.Table, request_id: str | None = None) -> "AuditTrail":
         """A trail for work done outside any request (a background job, a sweep): its session, its table, and the
         id of the request that started it, if one did."""
         trail = cls.__new__(cls)
-        trail.session, trail.table, trail.request_id, trail.writer = session, table, request_id, None
-        trail._after_read = []
+        trail.session, trail.table, trail.request_id, trail.app, trail._read_rows = session, table, request_id, None, []
         return trail
 
     async def record(
@@ -91,13 +90,12 @@ class AuditTrail:
             "request_id": self.request_id, "action": action, "entity": entity, "entity_id": entity_id,
             "county_code": county_code, "changes": changes or {},
         }  # fmt: skip
-        if self.writer is not None:
-            if not self._after_read:
-                writer, rows = self.writer, self._after_read
-                after_read(self.session, lambda: writer.write(rows))
-            self._after_read.append(row)
-        else:
+        if not is_reader(self.session):
             await self.session.execute(self.table.insert().values(**row))
+            return
+        if not self._read_rows:  # the first of this read's rows: have them written once its transaction ends
+            after_read(self.session, lambda: AuditWriter.of(self.app).write(self._read_rows))
+        self._read_rows.append(row)
 
 
 async def audit_trail(request: Request, session: SessionDep) -> AuditTrail:

@@ -29,7 +29,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for bench.scratch and the services
+from bench.load import free_port
 from bench.scratch import scratch_folder, scratch_postgres
 from services.gateway.auth.service import create_user, ensure_service_client
 from services.gateway.models import plumbing as gateway_tables
@@ -101,12 +101,6 @@ def epoch(value: datetime | str) -> float:
 
 
 # --- the processes -------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
