@@ -1,12 +1,10 @@
 """Isolation check-ins (measure 7), one per person and day, and front-line cadres' health checks (measure 21)."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
 import sqlalchemy as sa
 
 from services.registry.models import IsolationCheckin
+from shared.dates import today
 from tests.support.callers import AUDITOR, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
 from tests.support.registry import (
     CADRES,
@@ -19,18 +17,11 @@ from tests.support.registry import (
     make_cadre,
     make_household,
     make_paired,
+    tomorrow,
 )
 
 VILLAGE = "500230101201"
 CADRE = Caller("cadre-li", ("village_cadre",), (VILLAGE,))
-
-
-def today() -> str:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-
-
-def tomorrow() -> str:
-    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
 
 
 def checkin_body(**overrides) -> dict:
@@ -130,7 +121,7 @@ async def test_a_repeat_with_the_same_key_gets_the_first_answer_not_a_conflict(r
 
 
 async def test_checkin_today_is_fine_and_tomorrow_is_refused(registry, paired):
-    await checkin(registry, paired["head"], checked_on=today())
+    await checkin(registry, paired["head"], checked_on=today().isoformat())
     response = await registry.post(checkins_path(paired["head"]), CADRE, json=checkin_body(checked_on=tomorrow()))
     assert_problem(response, 422, "date_in_future", field="checked_on")
 

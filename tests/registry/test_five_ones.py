@@ -1,9 +1,8 @@
 """RULE the five ones (五个一, measure 6): per active pairing, over the campaign window, rolled up; the to-do lists."""
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -29,6 +28,7 @@ from tests.support.registry import (
     make_needs_survey,
     make_pairing,
     set_five_ones_window,
+    tomorrow,
 )
 
 VILLAGE = "500230101201"
@@ -478,9 +478,8 @@ async def test_five_ones_validation(registry, params, field, code):
 
 
 async def test_as_of_cannot_be_in_the_future(registry):
-    tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
     for path in (FIVE_ONES, f"{FIVE_ONES}.xlsx", "/api/v1/registry/me/todo"):
-        assert_problem(await registry.get(path, params={"as_of": tomorrow}), 422, "date_in_future", field="as_of")
+        assert_problem(await registry.get(path, params={"as_of": tomorrow()}), 422, "date_in_future", field="as_of")
 
 
 async def test_a_window_from_year_one_to_the_last_day_is_computed(registry):

@@ -1,8 +1,5 @@
 """Needs surveys and income plans (measure 6), clean-ups (measure 8) and impact surveys with their roll-up (measure 19)."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
 
 from tests.support.callers import AUDITOR, CITY_ADMIN, FENGDU, HR, HUWEI_TOWNSHIP, WANZHOU, Caller
@@ -18,11 +15,11 @@ from tests.support.registry import (
     make_income_plan,
     make_needs_survey,
     make_paired,
+    tomorrow,
 )
 
 VILLAGE = "500230101201"
 CADRE = Caller("cadre-li", ("village_cadre",), (VILLAGE,))
-TOMORROW = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -81,7 +78,7 @@ async def test_needs_survey_validation(registry, paired, overrides, field, code)
 
 
 async def test_needs_survey_cannot_be_in_the_future(registry, paired):
-    body = {"surveyed_on": TOMORROW, "needs": ["medical"]}
+    body = {"surveyed_on": tomorrow(), "needs": ["medical"]}
     response = await registry.post(path(paired, "needs-surveys"), json=body)
     assert_problem(response, 422, "date_in_future", field="surveyed_on")
 
@@ -145,7 +142,7 @@ async def test_income_plan_validation(registry, paired, overrides, field, code):
 
 
 async def test_income_plan_cannot_be_in_the_future_or_out_of_scope(registry, paired):
-    response = await registry.post(path(paired, "income-plans"), json=income_plan_body(TOMORROW))
+    response = await registry.post(path(paired, "income-plans"), json=income_plan_body(tomorrow()))
     assert_problem(response, 422, "date_in_future", field="planned_on")
     response = await registry.post(path(paired, "income-plans"), WANZHOU, json=income_plan_body())
     assert_problem(response, 404, "household_not_found")
@@ -207,7 +204,7 @@ async def test_cleanup_campaign_is_a_code(registry, paired, campaign, code):
 
 
 async def test_cleanup_refusals(registry, paired):
-    assert_problem(await put_cleanup(registry, paired, done_on=TOMORROW), 422, "date_in_future", "done_on")
+    assert_problem(await put_cleanup(registry, paired, done_on=tomorrow()), 422, "date_in_future", "done_on")
     assert_problem(await put_cleanup(registry, paired, caller=WANZHOU), 404, "household_not_found")
     assert_problem(await put_cleanup(registry, paired, caller=HR), 403, "forbidden")
     problem = assert_problem(await put_cleanup(registry, paired, done_on="soon"), 422, "validation_failed")
@@ -312,7 +309,7 @@ async def test_impact_survey_validation(registry, paired, overrides, field, code
 
 
 async def test_impact_survey_refusals(registry, paired):
-    response = await registry.post(path(paired, "impact-surveys"), json=impact_body(surveyed_on=TOMORROW))
+    response = await registry.post(path(paired, "impact-surveys"), json=impact_body(surveyed_on=tomorrow()))
     assert_problem(response, 422, "date_in_future", field="surveyed_on")
     response = await registry.post(path(paired, "impact-surveys"), WANZHOU, json=impact_body())
     assert_problem(response, 404, "household_not_found")

@@ -4,13 +4,20 @@ API (or straight into the test's transaction), the audit log, published events a
 
 import itertools
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from shared.dates import today
 from shared.pii import check_character
 
 _serial = itertools.count(1)
 _rng = random.Random(7)
 _issued: set[str] = set()
+
+
+def tomorrow() -> str:
+    """Tomorrow in Asia/Shanghai, computed when called: a constant taken at import goes stale when a run crosses
+    midnight there (16:00 UTC)."""
+    return (today() + timedelta(days=1)).isoformat()
 
 
 def id_number(address: str = "500230", birth: str = "19700101") -> str:
