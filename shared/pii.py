@@ -16,6 +16,7 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
+from shared.dates import today as business_today
 from shared.settings import local_secret
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -91,7 +92,7 @@ def normalize_id_number(value: str, *, today: date | None = None) -> str:
         birth = _date_of(number[6:14])
     except ValueError as exc:
         raise InvalidIdNumber("birth_date") from exc
-    if birth.year < 1880 or birth > (today or date.today()):
+    if birth.year < 1880 or birth > (today or business_today()):
         raise InvalidIdNumber("birth_date")
     if check_character(number[:17]) != number[17]:
         raise InvalidIdNumber("checksum")

@@ -35,6 +35,7 @@ from services.registry.imports.sealing import Sealed, seal
 from services.registry.models import Household, Person, Region
 from services.registry.regions.errors import VillageNotFound
 from shared.auth import Principal
+from shared.dates import today as business_today
 from shared.errors import OutOfScope
 from shared.pii import PiiCipher
 from shared.schemas.common import ID_NUMBER_REASONS_ZH
@@ -130,7 +131,7 @@ class Validator:
     def __init__(self, cipher: PiiCipher, principal: Principal, *, today: date | None = None):
         self.cipher = cipher
         self.principal = principal
-        self.today = today or date.today()
+        self.today = today or business_today()
         self.households: dict[str, HouseholdDraft] = {}
         self.errors: list[RowError] = []
         self.rows = 0
