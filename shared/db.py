@@ -113,12 +113,17 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
+        from shared.sqlite_driver import one_call_dbapi  # the embedded database's only
+
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Every call on an aiosqlite connection is a hop to its thread and back: the pool's reset rolls back only a
-        # connection still in a transaction (a session has always ended its own), and BEGIN is one call.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+        # Every call on an aiosqlite connection is a hop to its thread and back: a statement is one (sqlite_driver),
+        # the pool's reset rolls back only a connection still in a transaction (a session has always ended its
+        # own), and BEGIN is one call.
+        engine = create_async_engine(
+            url, module=one_call_dbapi(), connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs
+        )
 
         @event.listens_for(engine.sync_engine, "reset")
         def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
@@ -215,6 +220,25 @@ def sessions_of(app: Any) -> async_sessionmaker[AsyncSession]:
 def is_reader(session: AsyncSession) -> bool:
     """The session is a read request's: it may not write."""
     return bool(session.info.get(READ_ONLY))
+
+
+MEMO = "fupin.memo"
+
+
+async def memo(session: AsyncSession, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+    """What `load` reads, read once per session (a request, an inbox's POST that follows many persons) for `key`,
+    whose first item names what is read; a write to it in the session calls `forget` with that name."""
+    cache: dict[tuple, Any] = session.info.setdefault(MEMO, {})
+    if key not in cache:
+        cache[key] = await load()
+    return cache[key]
+
+
+def forget(session: AsyncSession, name: str) -> None:
+    """Drop what `memo` holds under `name` (the session has just written it)."""
+    cache: dict[tuple, Any] = session.info.get(MEMO, {})
+    for key in [key for key in cache if key[0] == name]:
+        del cache[key]
 
 
 def after_read(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
