@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
 from shared.auth import Principal, require
-from shared.db import Database, SessionDep, UTCDateTime, sessions_of, utcnow
+from shared.db import Database, SessionDep, UTCDateTime, memo, sessions_of, utcnow
 from shared.errors import DomainError, domain_error
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
@@ -218,12 +218,13 @@ async def publish_many(session: AsyncSession, tables: EventTables, events: list[
 
 async def _active_subscriptions(session: AsyncSession, tables: EventTables) -> list[Any]:
     """The active subscriptions, read once per session (a request, an inbox's POST publishing for many persons)."""
-    cached: dict[sa.Table, list[Any]] = session.info.setdefault("fupin.active_subscriptions", {})
     subs = tables.subscriptions
-    if subs not in cached:
-        query = sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True))
-        cached[subs] = list((await session.execute(query)).all())
-    return cached[subs]
+    query = sa.select(subs.c.id, subs.c.event_types).where(subs.c.active.is_(True))
+    return await memo(session, ("subscriptions", subs), lambda: _all_rows(session, query))
+
+
+async def _all_rows(session: AsyncSession, query: sa.Select) -> list[Any]:
+    return list((await session.execute(query)).all())
 
 
 _dispatchers: "weakref.WeakSet[Dispatcher]" = weakref.WeakSet()

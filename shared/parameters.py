@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.context import Ctx, context_for
 from shared.dates import today
-from shared.db import utcnow
+from shared.db import forget, memo, utcnow
 from shared.errors import domain_error
 from shared.ids import uuid7
 
@@ -29,6 +29,8 @@ InvalidParameterValue = domain_error(
     "InvalidParameterValue", 422, "parameter_value_invalid", "参数 {key} 的取值无效：{reason}",
     "Invalid value for {key}: {reason}",
 )  # fmt: skip
+
+PARAMETERS_MEMO = "parameters"  # the values read in a session (shared.db.memo)
 
 
 class ParameterColumns:
@@ -78,12 +80,13 @@ class ParameterStore:
     async def value(self, session: AsyncSession, key: str, on: date) -> Any:
         """The value of `key` in force on `on`: the latest set with effective_from <= on, else the default."""
         spec = self.spec(key)
-        stored = await session.scalar(
+        query = (
             sa.select(self.model.value)
             .where(self.model.key == key, self.model.effective_from <= on)
             .order_by(self.model.effective_from.desc())
             .limit(1)
         )
+        stored = await memo(session, (PARAMETERS_MEMO, self.model, key, on), lambda: session.scalar(query))
         return spec.default if stored is None else stored["value"]
 
     async def set(self, session: AsyncSession, *, key: str, value: Any, effective_from: date, by: str) -> Any:
@@ -101,6 +104,7 @@ class ParameterStore:
             row = model(key=key, value={"value": checked}, effective_from=effective_from, set_by=by)
             session.add(row)
         await session.flush()
+        forget(session, PARAMETERS_MEMO)
         return row
 
     async def history(self, session: AsyncSession, key: str) -> list[Any]:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases import repository as cases
-from services.relief.cases.sync import Timeline
+from services.relief.cases.sync import REGISTRY_TIMELINE, Timeline
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
 from services.relief.reconcile import repository as reconciliations
@@ -68,10 +68,13 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
     households: dict[str, HouseholdOut | None] = dict.fromkeys(to_open)  # None: the registry has no such household
     households.update(await from_registry(registry.households(sorted(to_open))) if to_open else {})
     followed: set[str] = set()
+    held = reconciliations.Held()
 
     async def begin(session: AsyncSession) -> None:
+        nonlocal held
         for person_id in sorted(histories):
             await reconciliations.lock_person(session, person_id)
+        held = await reconciliations.held_for(session, sorted(histories), REGISTRY_TIMELINE.subject)
 
     def needs(event: EventEnvelope) -> bool:
         """A person's first event of the POST, or one that does not validate (taking it refuses it)."""
@@ -85,7 +88,7 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
         audit = AuditTrail.outside_request(session, plumbing.audit_log, request_id_var.get())
         timeline = Timeline.of(histories[change.person_id])
         await follow(session, audit, registry, timeline, opened_by="event", source_event_id=event.id,
-                     households=households)  # fmt: skip
+                     households=households, held=held)  # fmt: skip
         followed.add(change.person_id)
 
     return Intake(take=take, begin=begin, needs=needs)

@@ -169,3 +169,22 @@ async def test_a_postgres_connection_is_pinged_only_after_sitting_idle(databases
         assert pings
     finally:
         await db.dispose()
+
+
+async def test_a_memo_reads_once_a_session_and_forgets_what_the_session_writes():
+    from shared.db import forget, memo
+
+    session = SimpleNamespace(info={})
+    loads: list[str] = []
+
+    async def load(what: str) -> str:
+        loads.append(what)
+        return f"{what} #{len(loads)}"
+
+    assert await memo(session, ("standards", "500230"), lambda: load("standards")) == "standards #1"
+    assert await memo(session, ("standards", "500230"), lambda: load("standards")) == "standards #1"
+    assert await memo(session, ("parameters", "k"), lambda: load("parameters")) == "parameters #2"
+    forget(session, "standards")
+    assert await memo(session, ("standards", "500230"), lambda: load("standards")) == "standards #3"
+    assert await memo(session, ("parameters", "k"), lambda: load("parameters")) == "parameters #2"
+    assert await memo(SimpleNamespace(info={}), ("parameters", "k"), lambda: load("parameters")) == "parameters #4"

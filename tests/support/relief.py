@@ -47,6 +47,16 @@ async def deliver(relief: Api, event: dict) -> httpx.Response:
     return await relief.post(INBOX, caller=None, content=body, headers=headers)
 
 
+async def deliver_batch(relief: Api, events: list[dict]) -> list[dict]:
+    """POST envelopes to relief's batch inbox (as the registry's dispatcher does), signed; the answer per event."""
+    body = json.dumps({"events": events}).encode()
+    headers = {SIGNATURE_HEADER: sign(common_settings().internal_events_secret(), body),
+               "Content-Type": "application/json"}  # fmt: skip
+    response = await relief.post(f"{INBOX}/batch", caller=None, content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
 async def health_event(registry: Api, person_id: str, kind: str, occurred_on: str) -> dict:
     """Record a health event in the registry and return the `person.health_changed` envelope it published."""
     await record_health(registry, person_id, kind, occurred_on)

@@ -35,13 +35,6 @@ async def open_cases_of(session: AsyncSession, person_id: str, *, for_update: bo
     return list((await session.scalars(query.order_by(ReliefCase.diagnosed_on))).all())
 
 
-async def cases_of_person(session: AsyncSession, person_id: str, *, for_update: bool = False) -> list[ReliefCase]:
-    query = sa.select(ReliefCase).where(ReliefCase.person_id == person_id).order_by(ReliefCase.diagnosed_on)
-    if for_update:
-        query = query.with_for_update()
-    return list((await session.scalars(query)).all())
-
-
 async def confirmations_of(session: AsyncSession, person_ids: list[str]) -> set[str]:
     """The registry's confirmation events the persons' cases were opened for."""
     query = sa.select(ReliefCase.confirmation_id).where(

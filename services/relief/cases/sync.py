@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.relief.cases import repository
 from services.relief.cases.episodes import CaseState as State
 from services.relief.cases.episodes import Change, Episode, Fact, episodes, plan
 from services.relief.cases.errors import CaseExists
@@ -23,6 +22,7 @@ from services.relief.cases.service import (
     open_case_for,
 )
 from services.relief.models import ReliefCase
+from services.relief.reconcile.repository import Held
 from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.clients import RegistryClient
@@ -84,11 +84,11 @@ def _state(case: ReliefCase, corrected: set[tuple[str, str]]) -> State:
     )  # fmt: skip
 
 
-async def agree(sync: CaseSync, timeline: Timeline) -> list[Outcome]:
+async def agree(sync: CaseSync, timeline: Timeline, held: Held) -> list[Outcome]:
     """Bring the person's cases in line with the timeline; the differences found (a link of an old case to its
-    confirmation is not one). The caller holds the person's lock."""
-    cases = await repository.cases_of_person(sync.session, timeline.person_id, for_update=True)
-    corrected = await repository.hand_corrected(sync.session, [c.id for c in cases], REGISTRY_TIMELINE.subject)
+    confirmation is not one). The caller holds the person's lock and has read what relief `held` under it."""
+    cases = held.cases.get(timeline.person_id, [])
+    corrected = held.corrected
     by_id = {case.id: case for case in cases}
     outcomes = []
     for change in plan(episodes(timeline.facts), [_state(c, corrected) for c in cases]):

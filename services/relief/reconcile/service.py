@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.relief.cases.sync import CaseSync, Outcome, Timeline, agree
+from services.relief.cases.sync import REGISTRY_TIMELINE, CaseSync, Outcome, Timeline, agree
 from services.relief.errors import RegistryUnavailable
 from services.relief.insurance.service import open_claims_for_event
 from services.relief.models import KnownHealthEvent, Reconciliation, ReconciliationFinding, ReliefCase, plumbing
@@ -55,18 +55,22 @@ async def follow(
     opened_by: str,
     source_event_id: str | None = None,
     households: Mapping[str, HouseholdOut | None] | None = None,
+    held: repository.Held | None = None,
 ) -> Followed:
     """Take the person's timeline into relief, in the caller's transaction, under the person's lock (`households`:
-    those read from the registry already)."""
-    await repository.lock_person(session, person.person_id)
-    known = await repository.known_of(session, person.person_id)
-    new = [e for e in person.events if e.id not in known]
+    those read from the registry already; `held`: what relief holds about them, read under their lock already,
+    which is taken and read here when not)."""
+    if held is None:
+        await repository.lock_person(session, person.person_id)
+        held = await repository.held_for(session, [person.person_id], REGISTRY_TIMELINE.subject)
+    new = [e for e in person.events if e.id not in held.known.get(person.person_id, set())]
     sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id,
                     households=households or {})  # fmt: skip
-    outcomes = await agree(sync, person)
+    outcomes = await agree(sync, person, held)
     claims = 0
-    for event in new:
-        claims += len(await open_claims_for_event(session, audit, source_event_id or event.id, event))
+    if person.person_id in held.enrolled:  # no enrolment, no claim
+        for event in new:
+            claims += len(await open_claims_for_event(session, audit, source_event_id or event.id, event))
     repository.learn(
         session, [KnownHealthEvent(id=e.id, person_id=e.person_id, kind=e.kind.value, occurred_on=e.occurred_on)
                   for e in new],

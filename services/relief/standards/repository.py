@@ -8,6 +8,9 @@ from sqlalchemy.orm import aliased
 
 from services.relief.cases.periods import Standard
 from services.relief.models import DibaoStandard
+from shared.db import forget, memo
+
+STANDARDS_MEMO = "dibao_standards"  # the histories read in a session (shared.db.memo)
 
 
 async def get(session: AsyncSession, standard_id: str) -> DibaoStandard | None:
@@ -43,13 +46,18 @@ async def in_force(session: AsyncSession, unit_code: str, area_class: str, on: d
 
 
 async def history(session: AsyncSession, unit_code: str, area_class: str) -> list[Standard]:
-    """Every standard of the unit and class, as the RULE's plain values, oldest first."""
-    rows = await session.execute(
+    """Every standard of the unit and class, as the RULE's plain values, oldest first (read once a session)."""
+    query = (
         sa.select(DibaoStandard.effective_from, DibaoStandard.monthly_fen)
         .where(DibaoStandard.unit_code == unit_code, DibaoStandard.area_class == area_class)
         .order_by(DibaoStandard.effective_from)
     )
-    return [Standard(effective_from=row.effective_from, monthly_fen=row.monthly_fen) for row in rows]
+
+    async def load() -> list[Standard]:
+        rows = await session.execute(query)
+        return [Standard(effective_from=row.effective_from, monthly_fen=row.monthly_fen) for row in rows]
+
+    return await memo(session, (STANDARDS_MEMO, unit_code, area_class), load)
 
 
 async def list_standards(
@@ -89,3 +97,4 @@ async def list_standards(
 async def add(session: AsyncSession, standard: DibaoStandard) -> None:
     session.add(standard)
     await session.flush()
+    forget(session, STANDARDS_MEMO)
