@@ -217,6 +217,22 @@ def sessions_of(app: Any) -> async_sessionmaker[AsyncSession]:
     return getattr(app.state, "session_factory", None) or app.state.db.sessions
 
 
+def readers_of(app: Any) -> Callable[[], AsyncSession]:
+    """Sessions that only read, for work outside a request's own session (an inbox's look-ups before its
+    transaction): deferred on SQLite, so they never queue for the write lock; a test's shared sessions are marked
+    alike."""
+    override = getattr(app.state, "session_factory", None)
+    if override is None:
+        return app.state.db.readers
+
+    def marked() -> AsyncSession:
+        session = override()
+        session.info[READ_ONLY] = True
+        return session
+
+    return marked
+
+
 def is_reader(session: AsyncSession) -> bool:
     """The session is a read request's: it may not write."""
     return bool(session.info.get(READ_ONLY))

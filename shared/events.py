@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
 from shared.auth import Principal, require
-from shared.db import Database, SessionDep, UTCDateTime, memo, sessions_of, utcnow
+from shared.db import Database, SessionDep, UTCDateTime, memo, readers_of, sessions_of, utcnow
 from shared.errors import DomainError, domain_error
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
@@ -759,7 +759,7 @@ async def _take_events(
     sessions = sessions_of(request.app)
     inbox = tables.inbox
     ids = list(dict.fromkeys(e.id for e in events))
-    async with sessions() as session:
+    async with readers_of(request.app)() as session:
         seen = set((await session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids)))).scalars())
     fresh = list({e.id: e for e in events if e.id not in seen}.values())
     taken: dict[str, _Taken] = {}

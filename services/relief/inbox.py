@@ -22,7 +22,7 @@ from services.relief.models import events, plumbing
 from services.relief.reconcile import repository as reconciliations
 from services.relief.reconcile.service import follow
 from shared.audit import AuditTrail
-from shared.db import sessions_of
+from shared.db import readers_of
 from shared.events import Intake, inbox_router
 from shared.observability import request_id_var
 from shared.schemas.events import EventEnvelope, PersonHealthChangedV1
@@ -49,14 +49,14 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
     parsed = {event.id: _health_change(event) for event in new if (event.type, event.version) == FOLLOWED}
     changes = [change for change in parsed.values() if change is not None]
     registry = request.app.state.registry
-    sessions = sessions_of(request.app)
-    async with sessions() as session:  # no transaction stays open while the registry answers
+    readers = readers_of(request.app)
+    async with readers() as session:  # no transaction stays open while the registry answers
         known = await reconciliations.known_among(session, [c.health_event_id for c in changes if c.health_event_id])
     wanted = sorted({c.person_id for c in changes if c.health_event_id is None or c.health_event_id not in known})
     histories = await from_registry(registry.health_histories(wanted)) if wanted else {}
     opened_for: set[str] = set()
     if histories:
-        async with sessions() as session:
+        async with readers() as session:
             opened_for = await cases.confirmations_of(session, list(histories))
     for person_id in set(wanted) - set(histories):
         log.info("the registry has no person %s", person_id)

@@ -1,6 +1,7 @@
 """The inbox every consuming service mounts (shared.events.inbox_router), one event at a time and in batches: the
 signature, repeats, an event refused or failing on its own without touching the others, the answer per event."""
 
+import asyncio
 import json
 
 import httpx
@@ -132,3 +133,18 @@ async def test_a_consumer_that_cannot_prepare_refuses_the_whole_batch_and_record
     answer = await inbox.post(BATCH, content=body, headers=signed(body))
     assert (answer.status_code, answer.json()["code"]) == (503, "down")
     assert await inbox_ids(db) == [] and await ledger(db) == []
+
+
+async def test_a_repeat_is_answered_while_another_connection_writes(inbox, db):
+    """Telling repeats apart only reads: it does not queue for SQLite's write lock behind a long write."""
+    event = contact_event("h1")
+    body = batch_body(event)
+    assert (await inbox.post(BATCH, content=body, headers=signed(body))).status_code == 200
+    async with db.engine.connect() as writer:
+        await writer.begin()  # on SQLite BEGIN IMMEDIATE: the write lock is held from here
+        await writer.execute(sa.delete(LedgerEntry).where(LedgerEntry.event_id == "none"))
+        try:
+            answer = await asyncio.wait_for(inbox.post(BATCH, content=body, headers=signed(body)), 5)
+        finally:
+            await writer.rollback()
+    assert [(r["status"], r["accepted"]) for r in answer.json()["results"]] == [(200, False)]
