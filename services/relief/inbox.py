@@ -72,8 +72,7 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
 
     async def begin(session: AsyncSession) -> None:
         nonlocal held
-        for person_id in sorted(histories):
-            await reconciliations.lock_person(session, person_id)
+        await reconciliations.lock_persons(session, list(histories))
         held = await reconciliations.held_for(session, sorted(histories), REGISTRY_TIMELINE.subject)
 
     def needs(event: EventEnvelope) -> bool:

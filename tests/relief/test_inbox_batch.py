@@ -5,8 +5,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.callers import CIVIL
+from tests.support.database import BACKEND
 from tests.support.registry import make_household, published
 from tests.support.relief import CASES, add_standard, cases_of, deliver_batch, health_event
 
@@ -33,9 +35,12 @@ async def confirmations_of(registry, heads: list[str]) -> list[dict]:
 
 
 def reads_per_table(statements: list[str]) -> dict[str, int]:
-    """How many SELECTs read each table (its first FROM)."""
+    """How many SELECTs read each table (its first FROM), and how many take advisory locks (PostgreSQL)."""
     counts: dict[str, int] = {}
     for statement in statements:
+        if "pg_advisory_xact_lock" in statement:
+            counts["advisory locks"] = counts.get("advisory locks", 0) + 1
+            continue
         found = re.match(r"\s*SELECT\b.*?\bFROM\s+(\w+)", statement, re.S)
         if found:
             counts[found[1]] = counts.get(found[1], 0) + 1
@@ -87,3 +92,22 @@ async def test_a_date_corrected_by_hand_is_kept_beside_other_persons_of_the_post
     assert kept["closed_on"] == "2020-03-10"
     [opened] = await cases_of(relief, person_id=second)
     assert (opened["diagnosed_on"], opened["closed_on"]) == ("2020-02-01", "2020-02-20")
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite serialises writers itself: no advisory locks")
+async def test_the_persons_of_a_post_stay_locked_until_it_ends(relief_app):
+    """One statement locks every person of a POST (in key order), and each lock holds until the transaction ends."""
+    from services.relief.reconcile.repository import lock_key, lock_persons
+
+    persons = ["p-1", "p-2", "p-3"]
+    engine = relief_app.state.db.engine
+    async with engine.connect() as holder, engine.connect() as other:
+        async with AsyncSession(holder) as session, session.begin():
+            await lock_persons(session, persons)
+            for person_id in persons:
+                taken = await other.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(lock_key(person_id))))
+                assert taken is False, person_id
+            await other.rollback()
+        for person_id in persons:
+            assert await other.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(lock_key(person_id)))) is True
+        await other.rollback()

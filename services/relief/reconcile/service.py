@@ -61,7 +61,7 @@ async def follow(
     those read from the registry already; `held`: what relief holds about them, read under their lock already,
     which is taken and read here when not)."""
     if held is None:
-        await repository.lock_person(session, person.person_id)
+        await repository.lock_persons(session, [person.person_id])
         held = await repository.held_for(session, [person.person_id], REGISTRY_TIMELINE.subject)
     new = [e for e in person.events if e.id not in held.known.get(person.person_id, set())]
     sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id,
