@@ -4,6 +4,8 @@ connection in steady use (one that sat idle is pinged and, when dead, replaced).
 
 import asyncio
 import inspect
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import asyncpg
@@ -188,3 +190,15 @@ async def test_a_memo_reads_once_a_session_and_forgets_what_the_session_writes()
     assert await memo(session, ("standards", "500230"), lambda: load("standards")) == "standards #3"
     assert await memo(session, ("parameters", "k"), lambda: load("parameters")) == "parameters #2"
     assert await memo(SimpleNamespace(info={}), ("parameters", "k"), lambda: load("parameters")) == "parameters #4"
+
+
+# Loaded only by what uses them (an export, a command line), never by a service at start: megabytes each.
+NOT_AT_START = ("rich", "pygments", "typer", "openpyxl")
+
+
+@pytest.mark.parametrize("entry", ALL, ids=[entry.name for entry in ALL])
+def test_a_service_starts_without_what_it_does_not_use(entry):
+    module = entry.app.split(":")[0]
+    probe = f"import sys, {module}; print(' '.join(m for m in {NOT_AT_START!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"{module} loads {loaded} at import"
