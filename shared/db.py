@@ -265,12 +265,7 @@ def after_read(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> No
 
 def _session_for(request: Request) -> AsyncSession:
     reads = request.method in READ_METHODS
-    override = getattr(request.app.state, "session_factory", None)
-    if override is not None:  # a test's: its sessions share one connection; a reader's is marked all the same
-        session = override()
-        session.info[READ_ONLY] = reads
-        return session
-    return (request.app.state.db.readers if reads else request.app.state.db.sessions)()
+    return (readers_of(request.app) if reads else sessions_of(request.app))()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

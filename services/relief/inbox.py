@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases import repository as cases
-from services.relief.cases.sync import REGISTRY_TIMELINE, Timeline
+from services.relief.cases.sync import Timeline
 from services.relief.errors import from_registry
 from services.relief.models import events, plumbing
 from services.relief.reconcile import repository as reconciliations
-from services.relief.reconcile.service import follow
+from services.relief.reconcile.service import follow, hold
 from shared.audit import AuditTrail
 from shared.db import readers_of
 from shared.events import Intake, inbox_router
@@ -72,8 +72,7 @@ async def prepare(request: Request, new: list[EventEnvelope]) -> Intake:
 
     async def begin(session: AsyncSession) -> None:
         nonlocal held
-        await reconciliations.lock_persons(session, list(histories))
-        held = await reconciliations.held_for(session, sorted(histories), REGISTRY_TIMELINE.subject)
+        held = await hold(session, sorted(histories))
 
     def needs(event: EventEnvelope) -> bool:
         """A person's first event of the POST, or one that does not validate (taking it refuses it)."""

@@ -39,20 +39,22 @@ async def set_eligible(relief: Api, statuses: list[str], effective_from: str) ->
     assert response.status_code == 200, response.text
 
 
-async def deliver(relief: Api, event: dict) -> httpx.Response:
-    """POST an event envelope to relief's inbox, signed with the internal events secret."""
-    body = json.dumps(event).encode()
+async def _post_signed(relief: Api, path: str, payload: dict) -> httpx.Response:
+    """POST `payload` to `path`, signed with the internal events secret (as a dispatcher does)."""
+    body = json.dumps(payload).encode()
     headers = {SIGNATURE_HEADER: sign(common_settings().internal_events_secret(), body),
                "Content-Type": "application/json"}  # fmt: skip
-    return await relief.post(INBOX, caller=None, content=body, headers=headers)
+    return await relief.post(path, caller=None, content=body, headers=headers)
+
+
+async def deliver(relief: Api, event: dict) -> httpx.Response:
+    """POST an event envelope to relief's inbox, signed with the internal events secret."""
+    return await _post_signed(relief, INBOX, event)
 
 
 async def deliver_batch(relief: Api, events: list[dict]) -> list[dict]:
     """POST envelopes to relief's batch inbox (as the registry's dispatcher does), signed; the answer per event."""
-    body = json.dumps({"events": events}).encode()
-    headers = {SIGNATURE_HEADER: sign(common_settings().internal_events_secret(), body),
-               "Content-Type": "application/json"}  # fmt: skip
-    response = await relief.post(f"{INBOX}/batch", caller=None, content=body, headers=headers)
+    response = await _post_signed(relief, f"{INBOX}/batch", {"events": events})
     assert response.status_code == 200, response.text
     return response.json()["results"]
 

@@ -46,6 +46,12 @@ class Followed:
     claims_opened: int
 
 
+async def hold(session: AsyncSession, person_ids: list[str]) -> repository.Held:
+    """Lock the persons (one statement) and read what relief holds about them under the locks."""
+    await repository.lock_persons(session, person_ids)
+    return await repository.held_for(session, person_ids, REGISTRY_TIMELINE.subject)
+
+
 async def follow(
     session: AsyncSession,
     audit: AuditTrail,
@@ -61,8 +67,7 @@ async def follow(
     those read from the registry already; `held`: what relief holds about them, read under their lock already,
     which is taken and read here when not)."""
     if held is None:
-        await repository.lock_persons(session, [person.person_id])
-        held = await repository.held_for(session, [person.person_id], REGISTRY_TIMELINE.subject)
+        held = await hold(session, [person.person_id])
     new = [e for e in person.events if e.id not in held.known.get(person.person_id, set())]
     sync = CaseSync(session, audit, registry, opened_by=opened_by, source_event_id=source_event_id,
                     households=households or {})  # fmt: skip
