@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, region_clause, require
-from shared.db import SessionDep, after_read, is_reader, sessions_of, utcnow
+from shared.db import SessionDep, after_read, is_reader, sessions_of, utcnow, write_behind
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
 
@@ -91,7 +91,7 @@ class AuditTrail:
             "county_code": county_code, "changes": changes or {},
         }  # fmt: skip
         if not is_reader(self.session):
-            await self.session.execute(self.table.insert().values(**row))
+            write_behind(self.session, self.table, [row])  # as the change commits, with the others in one statement
             return
         if not self._read_rows:  # the first of this read's rows: have them written once its transaction ends
             after_read(self.session, lambda: AuditWriter.of(self.app).write(self._read_rows))

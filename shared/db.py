@@ -192,6 +192,60 @@ def _refuse_flush_in_reader(session: Session, _context: Any, _instances: Any) ->
         raise ReadOnlyViolation("a read request may not write: pending ORM changes")
 
 
+WRITE_BEHIND = "fupin.write_behind"  # rows a transaction writes as it commits (write_behind), with their tables
+SAVEPOINT_MARKS = "fupin.savepoint_marks"  # how many of those rows there were when each open savepoint began
+WRITE_BEHIND_CHUNK = 2000  # rows in one INSERT at most
+
+
+def write_behind(session: AsyncSession | Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` into `table` as the session's transaction commits: all the rows a transaction leaves behind go
+    in one statement a table (in the order the tables were first named), not a statement each time. Rows left
+    within a savepoint that rolls back go with it; a transaction that rolls back writes none. For rows nothing in
+    the transaction reads again: audit rows, outbox events and their deliveries."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if sync.info.get(READ_ONLY):
+        raise ReadOnlyViolation(f"a read request may not write: rows of {table.name}")
+    sync.info.setdefault(WRITE_BEHIND, []).extend((table, row) for row in rows)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        session.info.setdefault(SAVEPOINT_MARKS, {})[transaction] = len(session.info.get(WRITE_BEHIND, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_rows(session: Session, previous: Any) -> None:
+    if not previous.nested:
+        session.info.pop(WRITE_BEHIND, None)
+        return
+    pending = session.info.get(WRITE_BEHIND)
+    mark = session.info.get(SAVEPOINT_MARKS, {}).pop(previous, None)
+    if pending is not None and mark is not None:
+        del pending[mark:]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_savepoints(session: Session, transaction: Any) -> None:
+    if not transaction.nested:  # (a savepoint's mark is kept until then: a rollback is told after its end)
+        session.info.pop(SAVEPOINT_MARKS, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_behind(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its rows wait for the transaction's commit
+        return
+    pending = session.info.pop(WRITE_BEHIND, None)
+    if not pending:
+        return
+    by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+    for table, row in pending:
+        by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        for start in range(0, len(rows), WRITE_BEHIND_CHUNK):
+            session.execute(table.insert(), rows[start : start + WRITE_BEHIND_CHUNK])
+
+
 class Database:
     """The engine and session factory of one service, opened and closed by its lifespan."""
 

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import AuditDep
 from shared.auth import Principal, require
-from shared.db import Database, SessionDep, UTCDateTime, memo, readers_of, sessions_of, utcnow
+from shared.db import Database, SessionDep, UTCDateTime, memo, readers_of, sessions_of, utcnow, write_behind
 from shared.errors import DomainError, domain_error
 from shared.ids import uuid7
 from shared.pagination import Page, Paging, after_id, page_of
@@ -185,22 +185,18 @@ async def publish(session: AsyncSession, tables: EventTables, event: EventEnvelo
     await publish_many(session, tables, [event])
 
 
-PUBLISH_CHUNK = 2000
-
-
 async def publish_many(session: AsyncSession, tables: EventTables, events: list[EventEnvelope]) -> None:
-    """`publish` of many events in a few statements (a bank's result file pays tens of thousands of lines)."""
+    """`publish` of many events: they and their deliveries are written as the transaction commits, in one statement
+    a table with whatever else it publishes (a bank's result file pays tens of thousands of lines; an inbox's POST
+    opens and closes cases for many persons)."""
     if not events:
         return
-    for start in range(0, len(events), PUBLISH_CHUNK):
-        await session.execute(
-            tables.outbox.insert(),
-            [
-                {"id": e.id, "type": e.type, "version": e.version, "occurred_at": e.occurred_at,
-                 "household_id": e.household_id, "county_code": e.county_code, "payload": e.model_dump(mode="json")}
-                for e in events[start : start + PUBLISH_CHUNK]
-            ],
-        )  # fmt: skip
+    write_behind(
+        session, tables.outbox,
+        [{"id": e.id, "type": e.type, "version": e.version, "occurred_at": e.occurred_at,
+          "household_id": e.household_id, "county_code": e.county_code, "payload": e.model_dump(mode="json")}
+         for e in events],
+    )  # fmt: skip
     rows = await _active_subscriptions(session, tables)
     now = utcnow()
     deliveries = [
@@ -210,8 +206,7 @@ async def publish_many(session: AsyncSession, tables: EventTables, events: list[
         for row in rows
         if _subscribed(row.event_types, event.type)
     ]  # fmt: skip
-    for start in range(0, len(deliveries), PUBLISH_CHUNK):
-        await session.execute(tables.deliveries.insert(), deliveries[start : start + PUBLISH_CHUNK])
+    write_behind(session, tables.deliveries, deliveries)
     if deliveries:
         wake_after_commit(session)
 

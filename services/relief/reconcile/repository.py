@@ -18,6 +18,8 @@ from services.relief.models import (
     ReconciliationFinding,
     ReliefCase,
 )
+from shared.db import utcnow, write_behind
+from shared.schemas.registry import HealthEventOut
 
 
 def lock_key(person_id: str) -> int:
@@ -91,8 +93,14 @@ async def held_for(session: AsyncSession, person_ids: list[str], system: str) ->
     return Held(dict(known), dict(cases), corrected, frozenset(enrolled.all()))
 
 
-def learn(session: AsyncSession, events: list[KnownHealthEvent]) -> None:
-    session.add_all(events)
+def learn(session: AsyncSession, events: list[HealthEventOut]) -> None:
+    """The registry's health events relief has taken in, written as the transaction commits (nothing reads them
+    before: a POST follows each person once, and reads what is known before it does)."""
+    write_behind(
+        session, KnownHealthEvent.__table__,
+        [{"id": e.id, "person_id": e.person_id, "kind": e.kind.value, "occurred_on": e.occurred_on,
+          "learned_at": utcnow()} for e in events],
+    )  # fmt: skip
 
 
 async def persons_with_cases(session: AsyncSession) -> list[str]:

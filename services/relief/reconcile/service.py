@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.relief.cases.sync import REGISTRY_TIMELINE, CaseSync, Outcome, Timeline, agree
 from services.relief.errors import RegistryUnavailable
 from services.relief.insurance.service import open_claims_for_event
-from services.relief.models import KnownHealthEvent, Reconciliation, ReconciliationFinding, ReliefCase, plumbing
+from services.relief.models import Reconciliation, ReconciliationFinding, ReliefCase, plumbing
 from services.relief.reconcile import repository
 from services.relief.reconcile.errors import ReconciliationNotFound
 from services.relief.reconcile.schemas import FindingOut, ReconciliationOut
@@ -76,10 +76,7 @@ async def follow(
     if person.person_id in held.enrolled:  # no enrolment, no claim
         for event in new:
             claims += len(await open_claims_for_event(session, audit, source_event_id or event.id, event))
-    repository.learn(
-        session, [KnownHealthEvent(id=e.id, person_id=e.person_id, kind=e.kind.value, occurred_on=e.occurred_on)
-                  for e in new],
-    )  # fmt: skip
+    repository.learn(session, new)
     return Followed(outcomes, claims)
 
 
