@@ -47,7 +47,22 @@ def reads_per_table(statements: list[str]) -> dict[str, int]:
     return counts
 
 
+def writes_per_table(statements: list[str]) -> dict[str, int]:
+    """How many INSERT and UPDATE statements write each table, as "INSERT table" and "UPDATE table"."""
+    counts: dict[str, int] = {}
+    for statement in statements:
+        found = re.match(r"\s*(INSERT INTO|UPDATE)\s+\"?(\w+)", statement)
+        if found:
+            key = f"{found[1].split()[0]} {found[2]}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 async def reads_of_a_post(relief, relief_app, events: list[dict]) -> dict[str, int]:
+    return reads_per_table(await statements_of_a_post(relief, relief_app, events))
+
+
+async def statements_of_a_post(relief, relief_app, events: list[dict]) -> list[str]:
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args) -> None:
@@ -60,7 +75,7 @@ async def reads_of_a_post(relief, relief_app, events: list[dict]) -> dict[str, i
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert [(r["status"], r["accepted"]) for r in results] == [(200, True)] * len(events)
-    return reads_per_table(statements)
+    return statements
 
 
 async def test_every_person_of_a_post_gets_their_case(relief, registry, standard):
@@ -77,6 +92,21 @@ async def test_what_relief_holds_is_read_once_a_post_whatever_the_persons(relief
     assert four == one, (one, four)
     for table in ("known_health_events", "relief_cases", "insurance_enrolments"):
         assert four.get(table, 0) <= 2, (table, four)  # the inbox's look-up before, and the read under the locks
+
+
+async def test_what_a_post_leaves_behind_is_written_one_statement_a_table(relief, registry, relief_app, standard):
+    """Audit rows, the cases' events and the health events taken in: one INSERT a table for the POST, whatever the
+    persons; a case opened after the discharge is written closed (no UPDATE)."""
+    one = writes_per_table(await statements_of_a_post(
+        relief, relief_app, await confirmations_of(registry, await patients(registry, 1))))  # fmt: skip
+    four = writes_per_table(await statements_of_a_post(
+        relief, relief_app, await confirmations_of(registry, await patients(registry, 4))))  # fmt: skip
+    for table in ("audit_log", "outbox_events", "known_health_events"):
+        assert one[f"INSERT {table}"] == four[f"INSERT {table}"] == 1, (table, one, four)
+    assert four["INSERT relief_cases"] == 4
+    assert "UPDATE relief_cases" not in four, four
+    for person in (await cases_of(relief))[:5]:
+        assert (person["status"], person["closed_on"]) == ("closed", "2020-02-20")
 
 
 async def test_a_date_corrected_by_hand_is_kept_beside_other_persons_of_the_post(relief, registry, standard):

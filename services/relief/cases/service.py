@@ -121,9 +121,12 @@ async def open_case_for(
     open_reason: str | None = None,
     source_event_id: str | None = None,
     confirmation_id: str | None = None,
+    closed: tuple[date, str] | None = None,
 ) -> ReliefCase:
     """Open the case (CaseExists when the person has one for that diagnosis date), audit it, announce it.
-    `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline."""
+    `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline; `closed`:
+    the date and reason it closed, when it is opened after the discharge or death (written closed at once, the
+    opening and the closing audited and announced in turn)."""
     case = ReliefCase(
         person_id=member.id, household_id=household.id, county_code=household.county_code,
         township_code=household.township_code, village_code=household.village_code,
@@ -132,6 +135,8 @@ async def open_case_for(
         status=CaseStatus.open.value, opened_by=opened_by, open_reason=open_reason, source_event_id=source_event_id,
         confirmation_id=confirmation_id,
     )  # fmt: skip
+    if closed is not None:
+        case.closed_on, case.close_reason, case.status = *closed, CaseStatus.closed.value
     try:
         async with session.begin_nested():
             await repository.add(session, case)
@@ -154,6 +159,8 @@ async def open_case_for(
         summary=f"{case.payee_name} 临时救助立案（按低保标准2倍，{amount}）",
     )  # fmt: skip
     await emit(session, "relief.case_opened", payload)
+    if closed is not None:
+        await _announce_close(session, audit, principal, case)
     return case
 
 
@@ -164,6 +171,13 @@ async def close_case(
     case.closed_on, case.close_reason, case.status = closed_on, reason, CaseStatus.closed.value
     case.updated_at = datetime.now(UTC)
     await session.flush()
+    await _announce_close(session, audit, principal, case)
+
+
+async def _announce_close(session: AsyncSession, audit: AuditTrail, principal: Principal, case: ReliefCase) -> None:
+    """The audit row and the event of a case's closing (its date and reason set)."""
+    closed_on, reason = case.closed_on, case.close_reason
+    assert closed_on is not None and reason is not None
     periods = len(entitled_periods(case.diagnosed_on, closed_on, closed_on))
     await audit.record(
         principal, action="relief_case.close", entity="relief_case", entity_id=case.id, county_code=case.county_code,
@@ -199,14 +213,11 @@ async def open_case(ctx: Ctx, registry: RegistryClient, body: CaseCreate) -> Cas
         raise CaseExists(field="diagnosed_on")
     if await repository.open_cases_of(ctx.session, member.id):
         raise CaseAlreadyOpen(field="person_id")
+    closed = None if body.closed_on is None or body.close_reason is None else (body.closed_on, body.close_reason.value)
     case = await open_case_for(
         ctx.session, ctx.audit, ctx.principal, household=household, member=member, diagnosed_on=body.diagnosed_on,
-        opened_by=ctx.principal.subject, open_reason=body.reason,
+        opened_by=ctx.principal.subject, open_reason=body.reason, closed=closed,
     )  # fmt: skip
-    if body.closed_on is not None and body.close_reason is not None:
-        await close_case(
-            ctx.session, ctx.audit, ctx.principal, case, closed_on=body.closed_on, reason=body.close_reason.value
-        )
     return await case_detail(ctx.session, case)
 
 

@@ -146,17 +146,12 @@ async def _open(sync: CaseSync, timeline: Timeline, episode: Episode) -> ReliefC
         return None
     if not await is_eligible(sync.session, household, episode.diagnosed_on):
         return None
+    over = episode.closed_on is not None and episode.close_reason is not None
     try:
-        case = await open_case_for(
+        return await open_case_for(
             sync.session, sync.audit, REGISTRY_TIMELINE, household=household, member=member,
             diagnosed_on=episode.diagnosed_on, opened_by=sync.opened_by, source_event_id=sync.source_event_id,
-            confirmation_id=episode.confirmation_id,
+            confirmation_id=episode.confirmation_id, closed=(episode.closed_on, episode.close_reason) if over else None,
         )  # fmt: skip
     except CaseExists:  # a case of that day was opened meanwhile; the next look links it
         return None
-    if episode.closed_on is not None and episode.close_reason is not None:
-        await close_case(
-            sync.session, sync.audit, REGISTRY_TIMELINE, case, closed_on=episode.closed_on,
-            reason=episode.close_reason,
-        )  # fmt: skip
-    return case
