@@ -1089,6 +1089,11 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
     return router
 
 
+# The advisory lock of a service's subscriptions while they are brought up to date (PostgreSQL; SQLite has one
+# writer at a time): "fupin:subscriptions" as a number
+SUBSCRIPTIONS_LOCK = int.from_bytes(b"fupin:su", "big", signed=True)
+
+
 async def ensure_internal_subscriptions(
     session: AsyncSession, tables: EventTables, cipher: PiiCipher, wanted: list[tuple[str, str, list[str]]]
 ) -> None:
@@ -1096,6 +1101,8 @@ async def ensure_internal_subscriptions(
     when missing, their URL and types brought up to date; one an operator switched off stays off."""
     subs = tables.subscriptions
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":  # worker processes starting at once make each one once
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(SUBSCRIPTIONS_LOCK)))
     for name, url, event_types in wanted:
         row = (await session.execute(sa.select(subs).where(subs.c.name == name, subs.c.kind == "internal"))).first()
         if row is None:

@@ -113,6 +113,7 @@ class Service:
     env: dict[str, str]
     logs: Path
     profiles: Path | None = None  # run under sampler.py, a file per start
+    workers: int = 1  # uvicorn's worker processes
     process: subprocess.Popen | None = None
     starts: int = 0
 
@@ -132,6 +133,8 @@ class Service:
             sys.executable, *runner, "--factory", self.app, "--host", "127.0.0.1", "--port", str(self.port),
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         with (self.logs / f"{self.name}.log").open("ab") as out:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -166,13 +169,11 @@ class Service:
             self.process.wait(timeout=15)
 
     def cpu_s(self) -> float:
-        """CPU seconds the process has used so far (Linux /proc; 0 elsewhere)."""
-        try:
-            assert self.process is not None
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, AssertionError):
+        """CPU seconds the process and its workers (its process group) have used so far (Linux /proc; 0
+        elsewhere)."""
+        if self.process is None:
             return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(lambda _name, fields: int(fields[2]) == self.process.pid)
 
     def errors(self) -> list[str]:
         """The process's ERROR log lines (JSON, one a line), each distinct one once with its count."""
@@ -210,9 +211,26 @@ class Stack:
             service.stop()
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far of each process, and of this one (the load)."""
+        """CPU seconds so far of each process, of this one (the load), and of PostgreSQL's server processes (0 on
+        SQLite, whose work is in the services' own)."""
         services = {s.name: s.cpu_s() for s in (self.gateway, self.registry, self.relief)}
-        return {**services, "bench": time.process_time()}
+        postgres = cpu_seconds(lambda name, _fields: name == "postgres")
+        return {**services, "bench": time.process_time(), "postgres": postgres}
+
+
+def cpu_seconds(which) -> float:
+    """CPU seconds used so far by the live processes `which` takes, given the name and the fields after it in
+    /proc/PID/stat."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+        fields = fields.split()
+        if which(name, fields):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def describe_cpu(events: int, before: dict[str, float], after: dict[str, float], seconds: float) -> str:
@@ -221,7 +239,7 @@ def describe_cpu(events: int, before: dict[str, float], after: dict[str, float],
     shares = ", ".join(f"{name} {used[name] / events * 1000:.1f}" for name in used)
     total = sum(used.values())
     return (
-        f"CPU per event (ms): {shares}; all four {total / events * 1000:.1f} ms, "
+        f"CPU per event (ms): {shares}; all {total / events * 1000:.1f} ms, "
         f"{total / seconds:.2f} of {os.cpu_count()} cores busy"
     )
 
@@ -282,15 +300,21 @@ async def prepare_databases(urls: dict[str, str], admin_password: str, relief_se
         await relief.dispose()
 
 
-async def start_stack(tmp: Path, urls: dict[str, str], profiles: Path | None) -> Stack:
+async def start_stack(tmp: Path, urls: dict[str, str], profiles: Path | None, args) -> Stack:
     ports = {name: free_port() for name in ("gateway", "registry", "relief")}
     admin_password, relief_secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
     await prepare_databases(urls, admin_password, relief_secret)
     env = stack_env(tmp, ports, urls, relief_secret)
+    if args.rounds is not None:
+        env["REGISTRY_EVENTS_ROUNDS"] = str(args.rounds)
     logs = tmp / "logs"
     logs.mkdir(exist_ok=True)
     apps = {name: f"services.{name}.app:create_app" for name in ports}
-    stack = Stack(*(Service(name, apps[name], ports[name], env, logs, profiles) for name in ports), admin_password)
+    workers = {"relief": args.relief_workers}
+    stack = Stack(
+        *(Service(name, apps[name], ports[name], env, logs, profiles, workers.get(name, 1)) for name in ports),
+        admin_password,
+    )
     for service in (stack.gateway, stack.registry, stack.relief):
         service.start()
         await service.healthy()
@@ -694,7 +718,7 @@ async def run_on(name: str, urls: dict[str, str], tmp: Path, args) -> list[Resul
         if args.profile is not None:
             profiles = args.profile.resolve() / name.lower()
             profiles.mkdir(parents=True, exist_ok=True)
-        stack = await start_stack(tmp, urls, profiles)
+        stack = await start_stack(tmp, urls, profiles, args)
         async with httpx.AsyncClient(base_url=stack.registry.url, timeout=60, trust_env=False,
                                      limits=httpx.Limits(max_connections=200)) as http:  # fmt: skip
             login = Login(stack)
@@ -746,14 +770,17 @@ async def reachable(url: str) -> bool:
     return True
 
 
-def dispatcher_settings() -> str:
-    """The registry's delivery settings as the processes get them (the service's defaults, but for the poll)."""
+def dispatcher_settings(args) -> str:
+    """The registry's delivery settings as the processes get them (the service's defaults, but for the poll and
+    --rounds), and relief's workers."""
     settings = RegistrySettings()
     return (
-        f"registry's dispatcher: {settings.events_batch} deliveries a round at most, timeout "
+        f"registry's dispatcher: {args.rounds or settings.events_rounds} rounds at once, "
+        f"{settings.events_batch} deliveries a round at most, timeout "
         f"{settings.events_timeout_s} s, lease {Dispatcher.LEASE_S} s; REGISTRY_EVENTS_POLL_S=0.2, probe "
         f"{settings.events_probe_s} s, retries from {settings.events_retry_base_s} s doubling to "
-        f"{settings.events_retry_cap_s} s; relief's dispatcher on (its case events to the registry)"
+        f"{settings.events_retry_cap_s} s; relief in {args.relief_workers} process(es), its dispatcher on (its case "
+        "events to the registry)"
     )
 
 
@@ -781,6 +808,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="requests at a time recording the backlog")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--relief-workers", type=int, default=1, help="relief's uvicorn worker processes")
+    parser.add_argument("--rounds", type=int, help="the registry's dispatcher rounds at once (REGISTRY_EVENTS_ROUNDS)")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
         "--profile",
@@ -795,7 +824,7 @@ async def main() -> None:
     rates = " and ".join(f"{rate}/s" for rate in args.rates)
     print(f"backlog: {args.persons:,} persons × {args.events_per_person} health events; steady: {rates} for "
           f"{args.seconds:.0f} s each; {os.cpu_count()} cores")  # fmt: skip
-    print(dispatcher_settings())
+    print(dispatcher_settings(args))
     rows: list[tuple[str, Result]] = []
     try:
         if not args.no_sqlite:

@@ -201,6 +201,24 @@ async def test_internal_subscriptions_are_made_once_and_kept_up_to_date(db, ciph
     assert (row.url, row.active) == (moved[0][1], False)
 
 
+async def test_processes_starting_at_once_make_an_internal_subscription_once(db, cipher):
+    """Two worker processes of a service start together: the second waits for the first's transaction and finds
+    its subscription (on SQLite the write lock does it; on PostgreSQL an advisory lock)."""
+    wanted = [("internal:relief", "http://127.0.0.1:8002/api/v1/relief/events/inbox", ["person.health_changed"])]
+
+    async def second() -> None:
+        async with db.sessions.begin() as session:
+            await ensure_internal_subscriptions(session, events, cipher, wanted)
+
+    async with db.sessions.begin() as first:
+        await ensure_internal_subscriptions(first, events, cipher, wanted)
+        starting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not starting.done()  # waits for the first
+    await starting
+    assert len(await subscriptions_named(db, "internal:relief")) == 1
+
+
 def test_the_catalog_subscribes_relief_to_health_events_and_the_registry_to_relief_events():
     [(name, url, types)] = internal_subscriptions("registry")
     assert (name, types) == ("internal:relief", ["person.health_changed"])
