@@ -1,12 +1,15 @@
 """Relief cases through the API: opened by hand, dates corrected with a reason, read within scope, and the schedule
 of periods with what was paid, pending and due."""
 
+import asyncio
 from datetime import date
 
 import pytest
 
+from services.relief.cases.repository import lock_persons
 from shared.dates import today
 from tests.support.callers import AUDITOR, BANK, CITY_ADMIN, CIVIL, CIVIL2, FENGDU, WANZHOU, Caller
+from tests.support.database import BACKEND
 from tests.support.registry import assert_problem, make_household
 from tests.support.relief import (
     CASES,
@@ -131,6 +134,19 @@ async def test_one_case_per_person_and_diagnosis_date_and_one_open_case_per_pers
     another_day = await relief.post(CASES, CIVIL, json=open_body(household, diagnosed_on="2020-02-10"))
     assert_problem(another_day, 409, "case_already_open", "person_id")
     assert len(await cases_of(relief)) == 1
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite serialises writers itself: no advisory locks")
+async def test_opening_by_hand_waits_for_the_persons_lock(relief, registry, relief_app):
+    """The registry's timeline may be opening the same person's case (under their lock): civil affairs' opening waits
+    for it to end, so no two open one case."""
+    body = open_body(await make_household(registry, VILLAGE))
+    async with relief_app.state.db.sessions.begin() as session:
+        await lock_persons(session, [body["person_id"]])
+        opening = asyncio.create_task(relief.post(CASES, CIVIL, json=body))
+        await asyncio.sleep(0.5)
+        assert not opening.done()
+    assert (await opening).status_code == 201
 
 
 async def test_opening_by_hand_with_the_registry_down_is_503_and_writes_nothing(relief, registry):

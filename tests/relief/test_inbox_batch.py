@@ -127,7 +127,7 @@ async def test_a_date_corrected_by_hand_is_kept_beside_other_persons_of_the_post
 @pytest.mark.skipif(BACKEND != "postgres", reason="SQLite serialises writers itself: no advisory locks")
 async def test_the_persons_of_a_post_stay_locked_until_it_ends(relief_app):
     """One statement locks every person of a POST (in key order), and each lock holds until the transaction ends."""
-    from services.relief.reconcile.repository import lock_key, lock_persons
+    from services.relief.cases.repository import lock_key, lock_persons
 
     persons = ["p-1", "p-2", "p-3"]
     engine = relief_app.state.db.engine

@@ -123,8 +123,10 @@ async def open_case_for(
     confirmation_id: str | None = None,
     closed: tuple[date, str] | None = None,
 ) -> ReliefCase:
-    """Open the case (CaseExists when the person has one for that diagnosis date), audit it, announce it.
-    `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline; `closed`:
+    """Open the case, audit it, announce it. The caller holds the person's lock (repository.lock_persons) and has
+    found no case of theirs for that diagnosis date: whoever opens a case takes the lock first, so no two open the
+    same one. `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline;
+    `closed`:
     the date and reason it closed, when it is opened after the discharge or death (written closed at once, the
     opening and the closing audited and announced in turn)."""
     case = ReliefCase(
@@ -137,13 +139,7 @@ async def open_case_for(
     )  # fmt: skip
     if closed is not None:
         case.closed_on, case.close_reason, case.status = *closed, CaseStatus.closed.value
-    try:
-        async with session.begin_nested():
-            await repository.add(session, case)
-    except IntegrityError as exc:
-        if await repository.case_of(session, member.id, diagnosed_on) is not None:
-            raise CaseExists(field="diagnosed_on") from exc
-        raise
+    await repository.add(session, case)
     monthly_fen = await monthly_fen_on(session, case, diagnosed_on)
     await audit.record(
         principal, action="relief_case.open", entity="relief_case", entity_id=case.id, county_code=case.county_code,
@@ -209,6 +205,7 @@ async def open_case(ctx: Ctx, registry: RegistryClient, body: CaseCreate) -> Cas
         raise PersonNotInHousehold(field="person_id")
     if not await is_eligible(ctx.session, household, body.diagnosed_on):
         raise HouseholdNotEligible(field="household_id", status=household.status.value)
+    await repository.lock_persons(ctx.session, [member.id])  # the registry's timeline may be opening it too
     if await repository.case_of(ctx.session, member.id, body.diagnosed_on) is not None:
         raise CaseExists(field="diagnosed_on")
     if await repository.open_cases_of(ctx.session, member.id):

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases.episodes import CaseState as State
 from services.relief.cases.episodes import Change, Episode, Fact, episodes, plan
-from services.relief.cases.errors import CaseExists
 from services.relief.cases.schemas import CorrectableDate
 from services.relief.cases.service import (
     close_case,
@@ -147,11 +146,8 @@ async def _open(sync: CaseSync, timeline: Timeline, episode: Episode) -> ReliefC
     if not await is_eligible(sync.session, household, episode.diagnosed_on):
         return None
     over = episode.closed_on is not None and episode.close_reason is not None
-    try:
-        return await open_case_for(
-            sync.session, sync.audit, REGISTRY_TIMELINE, household=household, member=member,
-            diagnosed_on=episode.diagnosed_on, opened_by=sync.opened_by, source_event_id=sync.source_event_id,
-            confirmation_id=episode.confirmation_id, closed=(episode.closed_on, episode.close_reason) if over else None,
-        )  # fmt: skip
-    except CaseExists:  # a case of that day was opened meanwhile; the next look links it
-        return None
+    return await open_case_for(
+        sync.session, sync.audit, REGISTRY_TIMELINE, household=household, member=member,
+        diagnosed_on=episode.diagnosed_on, opened_by=sync.opened_by, source_event_id=sync.source_event_id,
+        confirmation_id=episode.confirmation_id, closed=(episode.closed_on, episode.close_reason) if over else None,
+    )  # fmt: skip

@@ -1,12 +1,10 @@
 """SQL of the registry's health events relief knows, and of the reconciliations and their findings."""
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.relief.cases import repository as cases_repository
@@ -20,23 +18,6 @@ from services.relief.models import (
 )
 from shared.db import utcnow, write_behind
 from shared.schemas.registry import HealthEventOut
-
-
-def lock_key(person_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(person_id.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-async def lock_persons(session: AsyncSession, person_ids: list[str]) -> None:
-    """Serialise the work on these persons' cases until the transaction ends (an event and a reconciliation at
-    once), in one statement; the locks are taken in the order of their keys, the same for every caller, so two
-    transactions locking some of the same persons never wait on each other in a circle. SQLite's writes are serial
-    already."""
-    if not person_ids or session.get_bind().dialect.name != "postgresql":
-        return
-    keys = sorted({lock_key(person_id) for person_id in person_ids})
-    ordered = sa.select(sa.func.unnest(sa.cast(sa.bindparam("keys", keys), ARRAY(sa.BigInteger))).label("key"))
-    ordered = ordered.order_by(sa.literal_column("key")).subquery()
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(ordered.c.key)))
 
 
 async def known_among(session: AsyncSession, health_event_ids: list[str]) -> set[str]:

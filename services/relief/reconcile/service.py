@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.relief.cases import repository as cases_repository
 from services.relief.cases.sync import REGISTRY_TIMELINE, CaseSync, Outcome, Timeline, agree
 from services.relief.errors import RegistryUnavailable
 from services.relief.insurance.service import open_claims_for_event
@@ -48,7 +49,7 @@ class Followed:
 
 async def hold(session: AsyncSession, person_ids: list[str]) -> repository.Held:
     """Lock the persons (one statement) and read what relief holds about them under the locks."""
-    await repository.lock_persons(session, person_ids)
+    await cases_repository.lock_persons(session, person_ids)
     return await repository.held_for(session, person_ids, REGISTRY_TIMELINE.subject)
 
 
