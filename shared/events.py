@@ -612,14 +612,16 @@ class Dispatcher:
                             lease_until=None, delivered_at=now)
                 )  # fmt: skip
         # What else waits for a subscription (not this round's: one refused just now keeps its wait) is due now when
-        # it is back, and when a service of ours took none of the round it is down: the rest waits for the probe (or
-        # its own backoff), rather than each head of a subject knocking on its own schedule. In a transaction of its
-        # own, after the answers are safe: should it still fail, it costs only this move, which the probe and the
-        # backoff make up for.
+        # it is back, and when a service of ours took none of the round it is down: what is due waits for the probe
+        # (or its own backoff), rather than each head of a subject knocking on its own schedule. What waits already
+        # keeps its time: pushing every waiting row again at each failed round rewrote the whole backlog a few times a
+        # second while the service was down (on PostgreSQL the dead row versions then made each claim take seconds).
+        # In a transaction of its own, after the answers are safe: should it still fail, it costs only this move,
+        # which the probe and the backoff make up for.
         paused_until = now + timedelta(seconds=self.policy.retry_cap_s)
         moves = [(subscriptions, moved, to) for subscriptions, moved, to in (
             (back, d.c.next_attempt_at > now, now),
-            (unavailable - took, d.c.next_attempt_at < paused_until, paused_until),
+            (unavailable - took, d.c.next_attempt_at <= now, paused_until),
         ) if subscriptions]  # fmt: skip
         if not moves:
             return

@@ -420,6 +420,23 @@ async def test_a_service_that_takes_nothing_of_a_round_makes_its_other_deliverie
         assert await sender.dispatch_once() == 1
 
 
+async def test_what_waits_for_a_service_that_is_down_is_written_once_not_at_every_failed_round(db, cipher):
+    receiver = await Webhook(SECRET).start()
+    url = receiver.url
+    await receiver.stop()  # connection refused
+    internal = await subscribe(db, cipher, url, kind="internal", name="internal:relief")
+    await produce(db, *[contact_event(h) for h in ("h1", "h2", "h3")])
+    clock = Clock()
+    async with dispatching(db, cipher, policy=DeliveryPolicy(retry_cap_s=60.0), clock=clock, batch=1) as sender:
+        assert await sender.dispatch_once() == 1
+        held = {r.id: r.next_attempt_at for r in await delivery_rows(db, internal) if r.attempts == 0}
+        for _ in range(3):  # the tries of the oldest (its own backoff, or the probe's) fail too
+            clock.advance(seconds=2)
+            await sender.probe()
+            assert await sender.dispatch_once() == 1
+        assert {r.id: r.next_attempt_at for r in await delivery_rows(db, internal) if r.attempts == 0} == held
+
+
 # --- the policy --------------------------------------------------------------------------------------------------
 
 
