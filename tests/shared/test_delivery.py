@@ -400,15 +400,22 @@ async def test_publish_many_writes_a_delivery_per_event_and_subscription_with_it
 # --- a service of ours that is down: its deliveries wait for the probe -------------------------------------------
 
 
-async def test_a_service_that_takes_nothing_of_a_round_makes_its_other_deliveries_wait_for_the_probe(db, cipher):
+@asynccontextmanager
+async def down_service(db: Database, cipher: PiiCipher) -> AsyncIterator[tuple[str, Dispatcher, Clock]]:
+    """A service of ours that refuses connections, three events waiting for it, and a dispatcher of one a round on
+    a clock of its own; yields the subscription, the dispatcher and the clock."""
     receiver = await Webhook(SECRET).start()
     url = receiver.url
     await receiver.stop()  # connection refused
     internal = await subscribe(db, cipher, url, kind="internal", name="internal:relief")
     await produce(db, *[contact_event(h) for h in ("h1", "h2", "h3")])
     clock = Clock()
-    policy = DeliveryPolicy(retry_cap_s=60.0)
-    async with dispatching(db, cipher, policy=policy, clock=clock, batch=1) as sender:
+    async with dispatching(db, cipher, policy=DeliveryPolicy(retry_cap_s=60.0), clock=clock, batch=1) as sender:
+        yield internal, sender, clock
+
+
+async def test_a_service_that_takes_nothing_of_a_round_makes_its_other_deliveries_wait_for_the_probe(db, cipher):
+    async with down_service(db, cipher) as (internal, sender, clock):
         assert await sender.dispatch_once() == 1
         tried, *waiting = sorted(await delivery_rows(db, internal), key=lambda r: -r.attempts)
         assert (tried.attempts, tried.status) == (1, "pending")
@@ -421,13 +428,7 @@ async def test_a_service_that_takes_nothing_of_a_round_makes_its_other_deliverie
 
 
 async def test_what_waits_for_a_service_that_is_down_is_written_once_not_at_every_failed_round(db, cipher):
-    receiver = await Webhook(SECRET).start()
-    url = receiver.url
-    await receiver.stop()  # connection refused
-    internal = await subscribe(db, cipher, url, kind="internal", name="internal:relief")
-    await produce(db, *[contact_event(h) for h in ("h1", "h2", "h3")])
-    clock = Clock()
-    async with dispatching(db, cipher, policy=DeliveryPolicy(retry_cap_s=60.0), clock=clock, batch=1) as sender:
+    async with down_service(db, cipher) as (internal, sender, clock):
         assert await sender.dispatch_once() == 1
         held = {r.id: r.next_attempt_at for r in await delivery_rows(db, internal) if r.attempts == 0}
         for _ in range(3):  # the tries of the oldest (its own backoff, or the probe's) fail too
