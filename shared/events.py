@@ -727,12 +727,15 @@ Take = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 @dataclass
 class Intake:
     """What a consumer does with the new events of a POST, in one transaction: `begin` once first (say, take the
-    locks it needs in a fixed order), then `take` for each event that `needs` it, in turn, each in a savepoint of
-    its own (an event that needs nothing is only recorded in the inbox)."""
+    locks it needs in a fixed order); `take_all` with every event recorded now, at once (work that refuses none of
+    them, such as writing each into a ledger: should it fail, the whole POST fails and is sent again); then `take`
+    for each event that `needs` it, in turn, each in a savepoint of its own (an event that needs nothing is only
+    recorded in the inbox)."""
 
-    take: Take
+    take: Take | None = None
     begin: Callable[[AsyncSession], Awaitable[None]] | None = None
     needs: Callable[[EventEnvelope], bool] = lambda _event: True
+    take_all: Callable[[AsyncSession, list[EventEnvelope]], Awaitable[None]] | None = None
 
 
 # What a consumer reads for the new events of a POST before the transaction begins (another service's answers:
@@ -766,12 +769,14 @@ async def _take_events(
             ours = await _record_new(session, inbox, fresh)
             if intake.begin is not None:
                 await intake.begin(session)
+            if intake.take_all is not None:
+                await intake.take_all(session, [event for event in fresh if event.id in ours])
             refused = []
             for event in fresh:
                 if event.id not in ours:  # taken by a delivery of the same event at the same time: a repeat
                     continue
                 try:
-                    if intake.needs(event):
+                    if intake.take is not None and intake.needs(event):
                         async with session.begin_nested():
                             await intake.take(session, event)
                 except Exception as exc:

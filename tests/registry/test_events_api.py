@@ -86,6 +86,44 @@ async def test_another_services_event_lands_in_the_ledger_once(registry):
     assert [e["summary"] for e in foreign] == ["临时救助立案：张秀华"]
 
 
+async def _statements_of_a_batch(registry, registry_app, batch: list[dict]) -> list[str]:
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.split("(")[0].strip())
+
+    engine = registry_app.state.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        body = json.dumps({"events": batch}).encode()
+        response = await registry.post(
+            "/api/v1/registry/events/inbox/batch", None, content=body,
+            headers={"Content-Type": "application/json",
+                     "X-Fupin-Signature": sign(common_settings().internal_events_secret(), body)},
+        )  # fmt: skip
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert [r["accepted"] for r in response.json()["results"]] == [True] * len(batch)
+    return statements
+
+
+async def test_a_batch_of_other_services_events_goes_into_the_ledgers_in_one_statement(registry, registry_app):
+    """No event of theirs can be refused, so none needs a savepoint of its own: the POST's ledger rows are one
+    INSERT, whatever their number."""
+    await make_village(registry, VILLAGE)
+    households = [await make_household(registry, VILLAGE) for _ in range(4)]
+    one = await _statements_of_a_batch(registry, registry_app, [_foreign_event(households[0])])
+    six = await _statements_of_a_batch(
+        registry, registry_app, [_foreign_event(household) for household in households[1:] for _ in range(2)]
+    )
+    for statements in (one, six):
+        assert sum(1 for s in statements if s.startswith("INSERT INTO ledger_entries")) == 1, statements
+    assert len(six) == len(one), (one, six)  # no savepoint, no statement an event
+    for household, taken in zip(households, (1, 2, 2, 2), strict=True):
+        ledger = (await registry.get(f"/api/v1/registry/households/{household['id']}/ledger", FENGDU)).json()
+        assert len([e for e in ledger["items"] if e["source"] == "relief"]) == taken
+
+
 async def test_the_inbox_refuses_an_unsigned_or_forged_event(registry):
     await make_village(registry, VILLAGE)
     household = await make_household(registry, VILLAGE)

@@ -34,10 +34,11 @@ class Consumer:
         if self.unavailable:
             raise domain_error("Down", 503, "down", "不可用", "Down")()
         self.prepared.append([e.id for e in new])
-        ledger = (await receive(request, new)).take
+        ledger = (await receive(request, new)).take_all
+        assert ledger is not None
 
         async def take(session: AsyncSession, event: EventEnvelope) -> None:
-            await ledger(session, event)
+            await ledger(session, [event])
             await session.flush()  # the ledger row is written before the refusal: the savepoint must undo it
             if event.household_id == "bad":
                 raise Refused()
