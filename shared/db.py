@@ -216,18 +216,19 @@ def _mark_savepoint(session: Session, transaction: Any) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back_rows(session: Session, previous: Any) -> None:
-    if not previous.nested:
-        session.info.pop(WRITE_BEHIND, None)
-        return
     pending = session.info.get(WRITE_BEHIND)
-    mark = session.info.get(SAVEPOINT_MARKS, {}).pop(previous, None)
+    mark = session.info.get(SAVEPOINT_MARKS, {}).pop(previous, None)  # None for the transaction itself
     if pending is not None and mark is not None:
         del pending[mark:]
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_savepoints(session: Session, transaction: Any) -> None:
-    if not transaction.nested:  # (a savepoint's mark is kept until then: a rollback is told after its end)
+def _end_transaction(session: Session, transaction: Any) -> None:
+    """The transaction is over (committed, rolled back or closed): what it left unwritten goes, and so do its
+    savepoints' marks (a savepoint's is kept until then: its rollback is told after its end). Not a savepoint's end,
+    nor that of the inner transaction each flush opens."""
+    if transaction.parent is None:
+        session.info.pop(WRITE_BEHIND, None)
         session.info.pop(SAVEPOINT_MARKS, None)
 
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from services.registry.models import events, plumbing
+from services.registry.models import Region, events, plumbing
 from shared.audit import AuditTrail
 from shared.auth import Principal
 from shared.db import ReadOnlyViolation, write_behind
@@ -87,6 +87,20 @@ async def test_a_savepoint_rolled_back_takes_its_rows_with_it(audit_db, cipher):
         await change(session, "after")
     assert await written(audit_db) == (["after", "before", "kept"], ["before", "kept", "after"])
     assert len(await delivery_rows(audit_db)) == 3
+
+
+async def test_a_savepoint_that_flushed_takes_its_rows_with_it_all_the_same(audit_db, cipher):
+    """A flush runs in an inner transaction of its own, whose end is not the savepoint's."""
+    async with audit_db.sessions.begin() as session:
+        await change(session, "before")
+        with pytest.raises(ZeroDivisionError):
+            async with session.begin_nested():
+                await change(session, "refused")
+                session.add(Region(code="500230999999", name="测试村", level="village", parent_code=None))
+                await session.flush()
+                await change(session, "refused after the flush")
+                raise ZeroDivisionError
+    assert await written(audit_db) == (["before"], ["before"])
 
 
 async def test_a_transaction_rolled_back_writes_none_and_the_session_goes_on_afresh(audit_db, cipher):
