@@ -1097,7 +1097,7 @@ def events_router(prefix: str, tag: str, tables: EventTables) -> APIRouter:
 
 
 # The advisory lock of a service's subscriptions while they are brought up to date (PostgreSQL; SQLite has one
-# writer at a time): "fupin:subscriptions" as a number
+# writer at a time): the bytes of "fupin:su" as a number
 SUBSCRIPTIONS_LOCK = int.from_bytes(b"fupin:su", "big", signed=True)
 
 

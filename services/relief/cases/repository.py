@@ -17,9 +17,9 @@ def lock_key(person_id: str) -> int:
 
 async def lock_persons(session: AsyncSession, person_ids: list[str]) -> None:
     """Serialise the work on these persons' cases until the transaction ends (an event, a reconciliation and civil
-    affairs opening a case by hand, at once), in one statement; the locks are taken in the order of their keys, the same for every caller, so two
-    transactions locking some of the same persons never wait on each other in a circle. SQLite's writes are serial
-    already."""
+    affairs opening a case by hand, at once), in one statement; the locks are taken in the order of their keys, the
+    same for every caller, so two transactions locking some of the same persons never wait on each other in a
+    circle. SQLite's writes are serial already."""
     if not person_ids or session.get_bind().dialect.name != "postgresql":
         return
     keys = sorted({lock_key(person_id) for person_id in person_ids})

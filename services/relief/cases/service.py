@@ -126,9 +126,8 @@ async def open_case_for(
     """Open the case, audit it, announce it. The caller holds the person's lock (repository.lock_persons) and has
     found no case of theirs for that diagnosis date: whoever opens a case takes the lock first, so no two open the
     same one. `confirmation_id`: the registry's confirmation it follows, when opened from the registry's timeline;
-    `closed`:
-    the date and reason it closed, when it is opened after the discharge or death (written closed at once, the
-    opening and the closing audited and announced in turn)."""
+    `closed`: the date and reason it closed, when it is opened after the discharge or death (written closed at
+    once, the opening and the closing audited and announced in turn)."""
     case = ReliefCase(
         person_id=member.id, household_id=household.id, county_code=household.county_code,
         township_code=household.township_code, village_code=household.village_code,
