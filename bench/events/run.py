@@ -220,7 +220,8 @@ class Stack:
 
 def cpu_seconds(which) -> float:
     """CPU seconds used so far by the live processes `which` takes, given the name and the fields after it in
-    /proc/PID/stat."""
+    /proc/PID/stat, with those of their children that ended and were waited for (a PostgreSQL connection's server
+    process that exits lands in the postmaster's count: the sum never falls)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -229,7 +230,7 @@ def cpu_seconds(which) -> float:
             continue
         fields = fields.split()
         if which(name, fields):
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(ticks) for ticks in fields[11:15])  # utime, stime, cutime, cstime
     return total / os.sysconf("SC_CLK_TCK")
 
 

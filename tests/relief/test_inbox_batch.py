@@ -95,16 +95,22 @@ async def test_what_relief_holds_is_read_once_a_post_whatever_the_persons(relief
 
 
 async def test_what_a_post_leaves_behind_is_written_one_statement_a_table(relief, registry, relief_app, standard):
-    """Audit rows, the cases' events and the health events taken in: one INSERT a table for the POST, whatever the
-    persons; a case opened after the discharge is written closed (no UPDATE)."""
-    one = writes_per_table(await statements_of_a_post(
-        relief, relief_app, await confirmations_of(registry, await patients(registry, 1))))  # fmt: skip
-    four = writes_per_table(await statements_of_a_post(
-        relief, relief_app, await confirmations_of(registry, await patients(registry, 4))))  # fmt: skip
-    for table in ("audit_log", "outbox_events", "known_health_events"):
+    """The cases opened, their audit rows and events, and the health events taken in: one INSERT a table for the
+    POST, whatever the persons, and no savepoint a person; a case opened after the discharge is written closed (no
+    UPDATE)."""
+    statements = {}
+    for count in (1, 4):
+        statements[count] = await statements_of_a_post(
+            relief, relief_app, await confirmations_of(registry, await patients(registry, count)))  # fmt: skip
+    one, four = writes_per_table(statements[1]), writes_per_table(statements[4])
+    for table in ("relief_cases", "audit_log", "outbox_events", "known_health_events"):
         assert one[f"INSERT {table}"] == four[f"INSERT {table}"] == 1, (table, one, four)
-    assert four["INSERT relief_cases"] == 4
     assert "UPDATE relief_cases" not in four, four
+
+    def savepoints(of: list[str]) -> int:
+        return sum(statement.startswith("SAVEPOINT") for statement in of)
+
+    assert savepoints(statements[4]) == savepoints(statements[1]), (statements[1], statements[4])
     for person in (await cases_of(relief))[:5]:
         assert (person["status"], person["closed_on"]) == ("closed", "2020-02-20")
 

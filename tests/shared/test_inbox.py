@@ -93,6 +93,8 @@ async def test_a_batch_is_answered_event_by_event_and_a_refusal_touches_nothing_
     assert results[1]["detail"] == "This household is refused"
     assert await ledger(db) == sorted([good.id, other.id])  # the refused and failed ones left no ledger row
     assert await inbox_ids(db) == sorted([good.id, other.id])  # nor an inbox row: they can be sent again
+    ids = [good.id, bad.id, boom.id, other.id]
+    assert inbox.consumer.prepared == [ids, ids]  # taken together, then again each apart from a new Intake
 
     again = batch_body(other, boom, good)
     answer = await inbox.post(BATCH, content=again, headers=signed(again))
@@ -100,6 +102,25 @@ async def test_a_batch_is_answered_event_by_event_and_a_refusal_touches_nothing_
                                                                                  (200, False)]  # fmt: skip
     assert inbox.consumer.prepared[-1] == [boom.id]  # repeats are not prepared again
     assert await ledger(db) == sorted([good.id, other.id])
+
+
+async def test_a_batch_nobody_refuses_is_taken_together_with_no_savepoint(inbox, db):
+    sent = [contact_event(f"h{n}") for n in range(5)]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    body = batch_body(*sent)
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        answer = await inbox.post(BATCH, content=body, headers=signed(body))
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert [(r["status"], r["accepted"]) for r in answer.json()["results"]] == [(200, True)] * 5
+    assert inbox.consumer.prepared == [[e.id for e in sent]]
+    assert not [s for s in statements if "SAVEPOINT" in s], statements
+    assert await ledger(db) == sorted(e.id for e in sent)
 
 
 async def test_one_event_at_a_time_is_taken_once_and_a_refusal_is_a_problem_answer(inbox, db):

@@ -63,6 +63,7 @@ from shared.auth import Principal
 from shared.clients import RegistryClient
 from shared.context import Ctx
 from shared.dates import not_in_future, today
+from shared.ids import uuid7
 from shared.money import yuan
 from shared.pagination import Page, PageParams, after_id, page_of
 from shared.regions import unit_of
@@ -129,7 +130,7 @@ async def open_case_for(
     `closed`: the date and reason it closed, when it is opened after the discharge or death (written closed at
     once, the opening and the closing audited and announced in turn)."""
     case = ReliefCase(
-        person_id=member.id, household_id=household.id, county_code=household.county_code,
+        id=uuid7(), person_id=member.id, household_id=household.id, county_code=household.county_code,
         township_code=household.township_code, village_code=household.village_code,
         unit_code=unit_of(household.county_code, household.township_code), area_class=household.area_class.value,
         payee_name=member.name, payee_id_masked=member.id_number or None, diagnosed_on=diagnosed_on,
@@ -138,8 +139,8 @@ async def open_case_for(
     )  # fmt: skip
     if closed is not None:
         case.closed_on, case.close_reason, case.status = *closed, CaseStatus.closed.value
-    await repository.add(session, case)
     monthly_fen = await monthly_fen_on(session, case, diagnosed_on)
+    session.add(case)  # written at the next flush: the cases a POST of events opens go in one INSERT
     await audit.record(
         principal, action="relief_case.open", entity="relief_case", entity_id=case.id, county_code=case.county_code,
         changes={"person_id": case.person_id, "household_id": case.household_id,
